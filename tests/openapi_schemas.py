@@ -11,7 +11,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cekura-openapi-subset.json"
+SPEC_PATH = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "cekura-openapi-subset.json"
+)
 FIXTURES_PATH = SPEC_PATH.with_name("cekura-fixtures.json")
 
 
@@ -42,7 +44,9 @@ def fixtures() -> dict[str, Any]:
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     spec = _spec()
-    root = Resource.from_contents({**spec, "$schema": "https://json-schema.org/draft/2020-12/schema"})
+    root = Resource.from_contents(
+        {**spec, "$schema": "https://json-schema.org/draft/2020-12/schema"}
+    )
     registry = Registry().with_resource("urn:cekura-openapi", root)
     wrapped = {"$schema": "https://json-schema.org/draft/2020-12/schema", **copy.deepcopy(schema)}
     text = json.dumps(wrapped).replace('"#/components/', '"urn:cekura-openapi#/components/')
@@ -70,4 +74,6 @@ def request_errors(method: str, path: str, body: Any) -> list[str]:
 
 def component_errors(name: str, body: Any) -> list[str]:
     """Messages for every way `body` breaks the named component schema."""
-    return [e.message for e in _validator({"$ref": f"#/components/schemas/{name}"}).iter_errors(body)]
+    return [
+        e.message for e in _validator({"$ref": f"#/components/schemas/{name}"}).iter_errors(body)
+    ]

@@ -1,0 +1,81 @@
+"""HTTP helpers shared by the routes: Cekura's error bodies, JSON body parsing, ids from paths and queries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+if TYPE_CHECKING:
+    from sandbox.state import SandboxState
+
+Handler = Callable[[Request, "SandboxState"], Awaitable[Response]]
+NOT_FOUND = {"detail": "Not found."}
+
+
+class ApiError(Exception):
+    """An error response with Cekura's status and body (`{detail}` or DRF `{field: [msg]}`)."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+
+
+def not_found() -> ApiError:
+    return ApiError(404, NOT_FOUND)
+
+
+def field_error(field: str, message: str) -> ApiError:
+    return ApiError(400, {field: [message]})
+
+
+def ok(body: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status)
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The JSON object body; an empty body counts as `{}` (DRF's empty data)."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, {"detail": f"JSON parse error - {exc}"}) from None
+    if not isinstance(body, dict):
+        kind = "list" if isinstance(body, list) else type(body).__name__
+        raise ApiError(
+            400, {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]}
+        )
+    return body
+
+
+def metric_from_path(request: Request, state: SandboxState, *, slug_ok: bool) -> dict[str, Any]:
+    """The metric named by `{id}`: integer ids always, slugs only where Cekura accepts them."""
+    key = str(request.path_params["id"])
+    if not key.isdigit() and not slug_ok:
+        raise not_found()
+    metric = state.find_metric(key)
+    if metric is None:
+        raise not_found()
+    return metric
+
+
+def required_query(request: Request, name: str) -> str:
+    value = request.query_params.get(name, "")
+    if not value:
+        raise field_error(name, "This field is required.")
+    return value
+
+
+def optional_int_query(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if not value.lstrip("-").isdigit():
+        raise field_error(name, "A valid integer is required.")
+    return int(value)

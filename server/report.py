@@ -1,0 +1,107 @@
+"""Rendering routine results for people: a rich table on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from tools.results import BatchResult, MetricOutcome
+
+FAILING = frozenset({"failed", "timed_out"})
+STYLE = {
+    "applied": "green",
+    "applied_unverified": "yellow",
+    "already_applied": "green",
+    "proposed": "cyan",
+    "unchanged": "dim",
+    "no_new_feedback": "dim",
+    "needs_answers": "yellow",
+    "not_applied_regressed": "red",
+    "not_applied_stale": "yellow",
+    "not_applied_unsafe": "red",
+    "reverted": "magenta",
+    "failed": "bold red",
+    "timed_out": "yellow",
+    "cancelled": "dim",
+}
+
+
+def exit_code(result: BatchResult) -> int:
+    """0 when every metric was handled, 1 when any failed or timed out."""
+    return 1 if any(m.status in FAILING for m in result.metrics) else 0
+
+
+def outcome_details(outcome: MetricOutcome) -> list[str]:
+    """The lines under a metric's summary: scores, flips, refusal reasons, questions, warnings."""
+    lines: list[str] = []
+    opt = outcome.optimise
+    if opt is not None and opt.baseline and opt.optimised:
+        lines.append(
+            f"scores {opt.baseline.correct}/{opt.baseline.total} → "
+            f"{opt.optimised.correct}/{opt.optimised.total}; fixed {opt.flips.fixed or '-'}, "
+            f"broken {opt.flips.broken or '-'}; McNemar p={opt.mcnemar_p}"
+        )
+    if opt is not None and opt.type_change:
+        lines.append(f"type {opt.type_change.before} → {opt.type_change.after}")
+    if opt is not None:
+        lines.extend(f"question {q.id}: {q.question} options={q.options}" for q in opt.questions)
+    if outcome.apply is not None:
+        label = "why" if outcome.apply.status == "reverted" else "refused"
+        lines.extend(f"{label}: {r}" for r in outcome.apply.reasons)
+        if outcome.apply.verified and outcome.apply.verified_baseline:
+            b, v = outcome.apply.verified_baseline, outcome.apply.verified
+            lines.append(f"Lab re-score {b.correct}/{b.total} → {v.correct}/{v.total}")
+    for source in (opt, outcome.apply):
+        if source is not None:
+            lines.extend(f"warning: {w}" for w in source.warnings)
+    if outcome.error:
+        lines.append(f"error: {outcome.error}")
+    return lines
+
+
+def diff_lines(outcome: MetricOutcome) -> list[str]:
+    """The proposal's unified diffs, if it has any."""
+    if outcome.optimise is None:
+        return []
+    return [line for d in outcome.optimise.diffs for line in d.diff.splitlines()]
+
+
+def render_plain(result: BatchResult, out: TextIO, *, diffs: bool = False) -> None:
+    """One line per metric (id, status, summary), details indented below."""
+    for outcome in result.metrics:
+        print(f"{outcome.metric_id}\t{outcome.status}\t{outcome.summary}", file=out)
+        for line in outcome_details(outcome):
+            print(f"\t{line}", file=out)
+        if diffs:
+            for line in diff_lines(outcome):
+                print(f"\t| {line}", file=out)
+    print(result.summary, file=out)
+
+
+def render_rich(result: BatchResult, console, *, diffs: bool = False) -> None:
+    """A table of metrics and statuses, with details and (optionally) coloured diffs."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=result.summary, show_lines=True)
+    table.add_column("metric", justify="right")
+    table.add_column("status")
+    table.add_column("what happened")
+    for outcome in result.metrics:
+        detail = Text(outcome.summary)
+        for line in outcome_details(outcome):
+            detail.append("\n" + line, style="dim")
+        table.add_row(
+            str(outcome.metric_id),
+            Text(outcome.status, style=STYLE.get(outcome.status, "")),
+            detail,
+        )
+    console.print(table)
+    if diffs:
+        for outcome in result.metrics:
+            lines = diff_lines(outcome)
+            if not lines:
+                continue
+            console.print(f"[bold]metric {outcome.metric_id}[/bold] proposed diff:")
+            for line in lines:
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+                console.print(Text(line, style=style))

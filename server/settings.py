@@ -1,0 +1,73 @@
+"""Settings from the environment (design §7), overridable by command-line flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+DEFAULT_BASE_URL = "https://api.cekura.ai"
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names it and says what is expected."""
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in TRUE_WORDS
+
+
+def default_state_dir() -> Path:
+    """Per-user state directory, e.g. ~/.local/state/cekura-optimise."""
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("cekura-optimise", appauthor=False))
+
+
+class Settings(BaseModel):
+    """Where Cekura is, who we are to it, where the ledger lives, and what we may do."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: SecretStr | None = None
+    base_url: str = DEFAULT_BASE_URL
+    state_dir: Path | None = None
+    read_only: bool = False
+    sandbox: bool = False
+    http_token: SecretStr | None = None
+    eval_budget: int = 100
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read CEKURA_API_KEY, CEKURA_BASE_URL, CEKURA_OPTIMISE_STATE_DIR, CEKURA_OPTIMISE_READ_ONLY,
+        CEKURA_OPTIMISE_HTTP_TOKEN and CEKURA_OPTIMISE_EVAL_BUDGET; `overrides` (flags) win."""
+        env = os.environ if env is None else env
+        budget_text = env.get("CEKURA_OPTIMISE_EVAL_BUDGET", "100").strip() or "100"
+        try:
+            budget = int(budget_text)
+        except ValueError:
+            raise SettingsError(
+                f"CEKURA_OPTIMISE_EVAL_BUDGET must be a whole number, got {budget_text!r}."
+            ) from None
+        if budget < 0:
+            raise SettingsError("CEKURA_OPTIMISE_EVAL_BUDGET must be 0 or more.")
+        values: dict[str, object] = {
+            "api_key": env.get("CEKURA_API_KEY") or None,
+            "base_url": (env.get("CEKURA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            "state_dir": env.get("CEKURA_OPTIMISE_STATE_DIR") or None,
+            "read_only": _flag(env, "CEKURA_OPTIMISE_READ_ONLY"),
+            "http_token": env.get("CEKURA_OPTIMISE_HTTP_TOKEN") or None,
+            "eval_budget": budget,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        base_url = str(values["base_url"])
+        if not base_url.startswith(("http://", "https://")):
+            raise SettingsError(f"CEKURA_BASE_URL must start with https:// (got {base_url!r}).")
+        return cls.model_validate(values)
+
+    def ledger_path(self) -> Path:
+        """The ledger file: one per state directory."""
+        return (self.state_dir or default_state_dir()) / "ledger.sqlite3"

@@ -1,0 +1,334 @@
+"""The sandbox answers with Cekura's published shapes, status codes, error bodies, paths and auth."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from openapi_schemas import component_errors, fixtures, response_errors
+from sandbox import SandboxState, sandbox_client
+
+pytestmark = pytest.mark.anyio
+
+METRIC = "/test_framework/v2/metrics/{id}/"
+HISTORY = "/test_framework/v2/metrics/{id}/history/"
+PROGRESS = "/test_framework/metric-reviews/process_feedbacks_progress/"
+START = "/test_framework/metric-reviews/process_feedbacks/"
+CRON = "/schedules/v1/metric-optimiser-cron-jobs/"
+CRON_ITEM = "/schedules/v1/metric-optimiser-cron-jobs/{id}/"
+
+
+@pytest.fixture
+def state() -> SandboxState:
+    return SandboxState.seeded(optimiser_polls=0, run_reviews_polls=0)
+
+
+@pytest.fixture
+async def client(state: SandboxState) -> AsyncIterator[httpx.AsyncClient]:
+    async with sandbox_client(state) as c:
+        yield c
+
+
+async def optimise(client: httpx.AsyncClient, metric_id: int) -> dict[str, Any]:
+    started = await client.post(START, json={"metric_id": metric_id})
+    assert started.status_code == 200
+    return (
+        await client.get(PROGRESS, params={"progress_id": started.json()["progress_id"]})
+    ).json()
+
+
+@pytest.mark.parametrize(
+    "key", ["101", "102", "103", "104", "105", "106", "appointment_booked_101"]
+)
+async def test_metric_detail_validates_for_every_seeded_metric(
+    client: httpx.AsyncClient, key: str
+) -> None:
+    response = await client.get(f"/test_framework/v2/metrics/{key}/")
+    assert response.status_code == 200
+    assert response_errors("GET", METRIC, 200, response.json()) == []
+    assert response.json()["reviews"], "every seeded metric has Lab rows"
+
+
+async def test_metric_list_is_a_bare_array_that_validates(client: httpx.AsyncClient) -> None:
+    response = await client.get("/test_framework/v2/metrics/", params={"project_id": 1})
+    body = response.json()
+    assert response.status_code == 200
+    assert [m["id"] for m in body] == [101, 102, 103, 104, 105, 106]
+    assert response_errors("GET", "/test_framework/v2/metrics/", 200, body) == []
+    assert all("reviews" not in m and "custom_code" not in m for m in body)
+    other = await client.get("/test_framework/v2/metrics/", params={"agent_id": 999})
+    assert other.json() == []
+
+
+@pytest.mark.parametrize("metric_id", [101, 102, 105])
+async def test_envelope_success_output_validates_and_carries_meta_harness(
+    client: httpx.AsyncClient, metric_id: int
+) -> None:
+    body = await optimise(client, metric_id)
+    assert body["status"] == "success"
+    output = dict(body["output"])
+    meta = output.pop("meta_harness")
+    assert response_errors("GET", PROGRESS, 200, output) == []
+    assert meta == {
+        "optimized_code": output["custom_code"],
+        "type": output["type"],
+        "score": output["new_score"]["score"],
+        "num_correct": output["new_score"]["num_correct"],
+        "num_total": output["new_score"]["num_total"],
+    }
+
+
+@pytest.mark.parametrize("metric_id", [101, 102, 105])
+async def test_flat_success_body_is_the_published_response(metric_id: int) -> None:
+    state = SandboxState.seeded(progress_shape="flat", optimiser_polls=0)
+    async with sandbox_client(state) as client:
+        body = await optimise(client, metric_id)
+    assert "status" not in body and "meta_harness" not in body
+    assert response_errors("GET", PROGRESS, 200, body) == []
+
+
+async def test_running_paused_error_and_cancelled_bodies_keep_status_in_flat_shape() -> None:
+    state = SandboxState.seeded(progress_shape="flat", optimiser_polls=1)
+    state.metric(105)["reviews"].clear()
+    async with sandbox_client(state) as client:
+        paused_id = (await client.post(START, json={"metric_id": 103})).json()["progress_id"]
+        failing_id = (await client.post(START, json={"metric_id": 105})).json()["progress_id"]
+        first = (await client.get(PROGRESS, params={"progress_id": paused_id})).json()
+        paused = (await client.get(PROGRESS, params={"progress_id": paused_id})).json()
+        await client.get(PROGRESS, params={"progress_id": failing_id})
+        error = (await client.get(PROGRESS, params={"progress_id": failing_id})).json()
+        cancel = await client.post(
+            "/test_framework/metric-reviews/process_feedbacks_cancel/",
+            json={"progress_id": paused_id},
+        )
+        cancelled = (await client.get(PROGRESS, params={"progress_id": paused_id})).json()
+    assert first == {"status": "in_progress"}
+    assert paused["status"] == "paused"
+    assert set(paused["questions"][0]) == {
+        "id",
+        "question",
+        "kind",
+        "options",
+        "review_id",
+        "test_set_id",
+        "context",
+    }
+    assert error == {
+        "status": "error",
+        "error": fixtures()["process_feedbacks_progress_error"]["error"],
+    }
+    assert (cancel.status_code, cancel.json()) == (200, {"detail": "cancelled"})
+    assert cancelled == {"status": "cancelled"}
+
+
+async def test_answer_endpoint_follows_the_contract_body_not_the_generator_fallback(
+    client: httpx.AsyncClient,
+) -> None:
+    progress_id = (await client.post(START, json={"metric_id": 103})).json()["progress_id"]
+    await client.get(PROGRESS, params={"progress_id": progress_id})
+    url = "/test_framework/metric-reviews/process_feedbacks_answer/"
+    unknown = await client.post(
+        url, json={"progress_id": progress_id, "answers": {"q_9": {"action": "skip"}}}
+    )
+    answered = await client.post(
+        url, json={"progress_id": progress_id, "answers": {"q_1": {"action": "skip"}}}
+    )
+    again = await client.post(url, json={"progress_id": progress_id, "answers": {"q_1": "yes"}})
+    assert (unknown.status_code, unknown.json()) == (
+        400,
+        {"answers": ["Unknown question id: q_9"]},
+    )
+    assert (answered.status_code, answered.json()) == (
+        200,
+        {"detail": "Answers recorded; the paused optimization resumes."},
+    )
+    assert (again.status_code, again.json()) == (
+        400,
+        {"non_field_errors": ["This optimization is not waiting for answers."]},
+    )
+
+
+async def test_patch_validates_enums_and_answers_with_the_detail_shape(
+    client: httpx.AsyncClient,
+) -> None:
+    bad = await client.patch(
+        "/test_framework/v2/metrics/101/",
+        json={"evaluation_trigger": "Evaluate only if the caller asked to book"},
+    )
+    assert bad.status_code == 400
+    assert bad.json() == fixtures()["errors"]["400_validation"]
+    assert response_errors("PATCH", METRIC, 400, bad.json()) == []
+    for field, value in [("trigger_type", "prompt"), ("type", "magic"), ("eval_type", "stars")]:
+        rejected = await client.patch("/test_framework/v2/metrics/101/", json={field: value})
+        assert (rejected.status_code, rejected.json()) == (
+            400,
+            {field: [f'"{value}" is not a valid choice.']},
+        )
+    good = await client.patch(
+        "/test_framework/v2/metrics/101/", json=fixtures()["metric_patch_trigger_custom_code"]
+    )
+    assert good.status_code == 200
+    assert response_errors("PATCH", METRIC, 200, good.json()) == []
+    assert good.json()["trigger_type"] == "custom_code"
+
+
+async def test_unknown_metric_and_slug_patch_are_404_with_detail(
+    client: httpx.AsyncClient,
+) -> None:
+    for response in [
+        await client.get("/test_framework/v2/metrics/999/"),
+        await client.patch("/test_framework/v2/metrics/999/", json={"description": "x"}),
+        await client.patch("/test_framework/v2/metrics/appointment_booked_101/", json={}),
+    ]:
+        assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+        assert response_errors("GET", METRIC, 404, response.json()) == []
+
+
+async def test_history_page_and_restore_validate(client: httpx.AsyncClient) -> None:
+    await client.patch("/test_framework/v2/metrics/104/", json={"description": "Consent check."})
+    page = await client.get("/test_framework/v2/metrics/104/history/")
+    assert response_errors("GET", HISTORY, 200, page.json()) == []
+    oldest = page.json()["results"][-1]["history_id"]
+    edited = await client.patch(
+        "/test_framework/v2/metrics/104/history/edit/",
+        json={"history_id": oldest, "version_name": "pre-optimiser"},
+    )
+    assert response_errors("PATCH", HISTORY + "edit/", 200, edited.json()) == []
+    restored = await client.post(
+        "/test_framework/v2/metrics/104/restore/", json={"history_id": oldest}
+    )
+    assert restored.status_code == 200
+    assert response_errors("POST", METRIC + "restore/", 200, restored.json()) == []
+
+
+async def test_run_reviews_progress_has_the_contract_shape(client: httpx.AsyncClient) -> None:
+    started = await client.post("/test_framework/v2/metrics/101/run_reviews/", json={})
+    body = (
+        await client.get(
+            "/test_framework/v2/metrics/run_reviews_progress/",
+            params={"progress_id": started.json()["progress_id"]},
+        )
+    ).json()
+    assert {k: body[k] for k in ("status", "total", "completed", "failed", "error")} == {
+        "status": "completed",
+        "total": 7,
+        "completed": 7,
+        "failed": 0,
+        "error": None,
+    }
+    assert component_errors("MetricDetailSerializerV2", body["metric"]) == []
+    assert all(component_errors("ReviewResult", r) == [] for r in body["review_results"])
+
+
+async def test_cron_jobs_crud(client: httpx.AsyncClient) -> None:
+    request = fixtures()["metric_optimiser_cron_job_create_request"]
+    created = await client.post(CRON, json={**request, "project": 1, "metrics": [101, 102]})
+    assert created.status_code == 201
+    assert response_errors("POST", CRON, 201, created.json()) == []
+    job_id = created.json()["id"]
+    listed = await client.get(CRON)
+    assert response_errors("GET", CRON, 200, listed.json()) == []
+    assert [j["id"] for j in listed.json()] == [job_id]
+    patched = await client.patch(f"{CRON}{job_id}/", json={"auto_apply": True})
+    assert response_errors("PATCH", CRON_ITEM, 200, patched.json()) == []
+    assert patched.json()["auto_apply"] is True
+    replaced = await client.put(
+        f"{CRON}{job_id}/", json={"project": 1, "metrics": [103], "crontab_expression": "0 6 * * *"}
+    )
+    assert response_errors("PUT", CRON_ITEM, 200, replaced.json()) == []
+    assert replaced.json()["metrics"] == [103]
+    fetched = await client.get(f"{CRON}{job_id}/")
+    assert response_errors("GET", CRON_ITEM, 200, fetched.json()) == []
+    deleted = await client.delete(f"{CRON}{job_id}/")
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    gone = await client.get(f"{CRON}{job_id}/")
+    assert (gone.status_code, gone.json()) == (404, {"detail": "Not found."})
+    assert (await client.delete(f"{CRON}{job_id}/")).status_code == 404
+
+
+async def test_cron_job_create_requires_its_fields(client: httpx.AsyncClient) -> None:
+    missing = await client.post(CRON, json={"name": "weekly"})
+    assert missing.status_code == 400
+    assert missing.json() == {
+        "project": ["This field is required."],
+        "metrics": ["This field is required."],
+        "crontab_expression": ["This field is required."],
+    }
+    bad = await client.post(
+        CRON, json={"project": 1, "metrics": [999], "crontab_expression": "every monday"}
+    )
+    assert bad.json() == {
+        "metrics": ['Invalid pk "999" - object does not exist.'],
+        "crontab_expression": [
+            "Enter a valid 5-field cron expression: minute hour day month weekday."
+        ],
+    }
+
+
+async def test_process_feedbacks_validation_and_lookups(client: httpx.AsyncClient) -> None:
+    missing = await client.post(START, json={})
+    assert (missing.status_code, missing.json()) == (
+        400,
+        fixtures()["errors"]["400_process_feedbacks_missing_metric"],
+    )
+    unknown = await client.post(START, json={"metric_id": 999})
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "Not found."})
+    foreign = await client.post(START, json={"metric_id": 101, "test_set_ids": [8011, 8021]})
+    assert foreign.status_code == 400
+    assert foreign.json() == {"test_set_ids": ["Test sets not in this metric's Lab: 8021."]}
+    no_id = await client.get(PROGRESS)
+    assert (no_id.status_code, no_id.json()) == (400, {"progress_id": ["This field is required."]})
+    lost = await client.get(
+        PROGRESS, params={"progress_id": "3f1c9a52-0000-0000-0000-000000000000"}
+    )
+    assert (lost.status_code, lost.json()) == (404, {"detail": "Not found."})
+
+
+async def test_a_missing_key_is_401_and_unlisted_keys_are_rejected() -> None:
+    open_state = SandboxState.seeded()
+    async with sandbox_client(open_state, api_key=None) as anonymous:
+        response = await anonymous.get("/test_framework/v2/metrics/101/")
+        blank = await anonymous.get(
+            "/test_framework/v2/metrics/101/", headers={"X-CEKURA-API-KEY": " "}
+        )
+    assert (response.status_code, response.json()) == (
+        401,
+        {"detail": "Authentication credentials were not provided."},
+    )
+    assert blank.status_code == 401
+    strict = SandboxState.seeded(api_keys={"right-key"})
+    async with sandbox_client(strict, api_key="wrong-key") as wrong:
+        rejected = await wrong.get("/test_framework/v2/metrics/101/")
+    async with sandbox_client(strict, api_key="right-key") as right:
+        accepted = await right.get("/test_framework/v2/metrics/101/")
+    assert (rejected.status_code, rejected.json()) == (401, {"detail": "Invalid API key."})
+    assert accepted.status_code == 200
+
+
+async def test_paths_need_the_trailing_slash(client: httpx.AsyncClient) -> None:
+    for path in [
+        "/test_framework/v2/metrics/101",
+        "/test_framework/metric-reviews/process_feedbacks",
+    ]:
+        response = await client.request("POST" if "process" in path else "GET", path, json={})
+        assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+        assert "location" not in response.headers
+
+
+async def test_an_unsupported_method_is_405_with_detail(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/test_framework/v2/metrics/101/")
+    assert (response.status_code, response.json()) == (
+        405,
+        {"detail": 'Method "DELETE" not allowed.'},
+    )
+
+
+async def test_malformed_json_is_a_400_parse_error(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        START, content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")

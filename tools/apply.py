@@ -1,0 +1,387 @@
+"""apply_if_not_regressed: the guarded write. Compare-and-swap, regression guard, snapshot, PATCH,
+re-score, and an automatic restore when the re-score falls below the baseline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.cekura.errors import CekuraError
+from tools.cekura.models import Metric
+from tools.errors import WorkflowError, check_metric_id
+from tools.evidence import Evidence, ScorePair, lab_score
+from tools.explain import explain
+from tools.fingerprint import metric_fingerprint
+from tools.ledger import ApplyRow, ProposalRow
+from tools.mapping import code_problems, patch_matches
+from tools.rescore import RescoreOutcome, rescore
+from tools.results import ApplyResult
+from tools.workflow import ProgressFn, Reporter, Workflow
+
+MAX_BROKEN_LIMIT = 10_000
+
+
+def find_proposal(wf: Workflow, metric_id: int, proposal_id: str | None) -> ProposalRow:
+    """The named proposal, or the metric's newest; a clear error when there is none."""
+    if proposal_id is not None:
+        if not isinstance(proposal_id, str) or len(proposal_id) > 64:
+            raise WorkflowError("proposal_id must be an id such as 'prop_1a2b3c4d5e6f'.")
+        proposal = wf.ledger.proposal(proposal_id)
+        if proposal is None:
+            raise WorkflowError(
+                f"No proposal {proposal_id!r} in the ledger. Run optimise_metric(metric_id="
+                f"{metric_id}) to make one."
+            )
+        if proposal.metric_id != metric_id:
+            raise WorkflowError(
+                f"Proposal {proposal_id} belongs to metric {proposal.metric_id}, not {metric_id}."
+            )
+        return proposal
+    proposal = wf.ledger.latest_proposal(metric_id)
+    if proposal is None:
+        raise WorkflowError(
+            f"No proposal for metric {metric_id} yet. Run optimise_metric(metric_id={metric_id})."
+        )
+    return proposal
+
+
+def guard_reasons(
+    evidence: Evidence, body: dict[str, Any], patch: dict[str, Any], max_broken: int
+) -> tuple[list[str], list[str]]:
+    """Why the guard refuses: (unsafe reasons, regression reasons); both empty means go."""
+    unsafe: list[str] = []
+    regressed: list[str] = []
+    if body.get("unauthorized_label_changes"):
+        unsafe.append(
+            f"the optimiser changed {len(body['unauthorized_label_changes'])} label(s) without "
+            "approval"
+        )
+    unsafe.extend(code_problems(patch))
+    base, opt = evidence.baseline, evidence.optimised
+    if base is None or opt is None:
+        unsafe.append("the run has no scores (evaluation skipped), so nothing shows it is better")
+    elif base.total != opt.total:
+        unsafe.append(f"scores are on different samples ({base.total} vs {opt.total})")
+    elif opt.correct < base.correct:
+        regressed.append(f"optimised {opt.correct}/{opt.total} is below baseline {base.correct}")
+    broken = evidence.flips.broken
+    if len(broken) > max_broken:
+        regressed.append(
+            f"it breaks {len(broken)} previously-correct labelled review(s) {broken} "
+            f"(max_broken={max_broken})"
+        )
+    return unsafe, regressed
+
+
+async def apply_if_not_regressed(
+    wf: Workflow,
+    metric_id: int,
+    *,
+    proposal_id: str | None = None,
+    verify: bool = True,
+    max_broken: int = 0,
+    progress: ProgressFn | None = None,
+) -> ApplyResult:
+    """Write the proposal only if it is safe, then re-score and restore on regression."""
+    check_metric_id(metric_id)
+    if isinstance(max_broken, bool) or not isinstance(max_broken, int):
+        raise WorkflowError("max_broken must be a whole number.")
+    if not 0 <= max_broken <= MAX_BROKEN_LIMIT:
+        raise WorkflowError(f"max_broken must be between 0 and {MAX_BROKEN_LIMIT}.")
+    if wf.policy.read_only:
+        return ApplyResult(
+            metric_id=metric_id,
+            status="not_applied_unsafe",
+            proposal_id=proposal_id,
+            summary=f"Metric {metric_id}: not applied, the server is in read-only mode.",
+            reasons=["read-only mode (CEKURA_OPTIMISE_READ_ONLY) forbids writes"],
+        )
+    proposal = find_proposal(wf, metric_id, proposal_id)
+    done = _already_done(wf, proposal)
+    if done is not None:
+        return done
+    won, row = wf.ledger.claim_apply(proposal.id, metric_id, wf.owner, now=wf.clock.now())
+    if not won:
+        return await _await_other_apply(wf, proposal, row)
+    try:
+        result = await _apply_claimed(wf, proposal, row, verify, max_broken, Reporter(progress))
+    except BaseException:
+        wf.ledger.update_apply(row.id, status="failed", now=wf.clock.now())
+        raise
+    return result
+
+
+def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
+    """Idempotency: a proposal already live is `already_applied`; one that was reverted after its
+    re-score fell is never written again automatically."""
+    last = wf.ledger.last_apply(proposal.metric_id, ("applied", "applied_unverified", "reverted"))
+    if last is None or last.proposal_id != proposal.id:
+        return None
+    if last.status == "reverted":
+        return ApplyResult(
+            metric_id=proposal.metric_id,
+            status="not_applied_regressed",
+            proposal_id=proposal.id,
+            reasons=["this proposal was applied before and reverted after its re-score fell"],
+            summary=(
+                f"Metric {proposal.metric_id}: not applied, proposal {proposal.id} was reverted "
+                "once already."
+            ),
+            next_steps=[f"optimise_metric(metric_id={proposal.metric_id}, force=True)"],
+        )
+    return ApplyResult(
+        metric_id=proposal.metric_id,
+        status="already_applied",
+        proposal_id=proposal.id,
+        history_id_before=last.history_id_before,
+        summary=f"Metric {proposal.metric_id}: proposal {proposal.id} is already applied.",
+    )
+
+
+async def _await_other_apply(wf: Workflow, proposal: ProposalRow, row: ApplyRow) -> ApplyResult:
+    """Another call holds this proposal's apply: wait for it to finish rather than write twice."""
+    deadline = wf.clock.now() + wf.policy.verify_timeout_s + 120
+    current: ApplyRow | None = row
+    while current is not None and current.status == "applying" and wf.clock.now() < deadline:
+        await wf.clock.sleep(0.25)
+        current = wf.ledger.apply(row.id)
+    status = current.status if current else "unknown"
+    if status in ("applied", "applied_unverified"):
+        return ApplyResult(
+            metric_id=proposal.metric_id,
+            status="already_applied",
+            proposal_id=proposal.id,
+            history_id_before=current.history_id_before if current else None,
+            summary=f"Metric {proposal.metric_id}: proposal {proposal.id} was applied by a "
+            "concurrent call.",
+        )
+    return ApplyResult(
+        metric_id=proposal.metric_id,
+        status="failed",
+        proposal_id=proposal.id,
+        summary=f"Metric {proposal.metric_id}: a concurrent apply of {proposal.id} ended {status}.",
+        warnings=["Call apply_if_not_regressed again to see the metric's state."],
+    )
+
+
+async def _apply_claimed(
+    wf: Workflow,
+    proposal: ProposalRow,
+    row: ApplyRow,
+    verify: bool,
+    max_broken: int,
+    report: Reporter,
+) -> ApplyResult:
+    metric_id = proposal.metric_id
+    body = proposal.body
+    patch: dict[str, Any] = body["patch"]
+    evidence = Evidence.model_validate(body["evidence"])
+    base = {"metric_id": metric_id, "proposal_id": proposal.id, "evidence": evidence}
+    live = await _read(wf, metric_id, "reading the metric before applying")
+    if patch_matches(live, patch):
+        wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
+        return ApplyResult(
+            **base,
+            status="already_applied",
+            summary=f"Metric {metric_id}: already holds every value of {proposal.id}.",
+        )
+    if metric_fingerprint(live) != proposal.metric_fingerprint:
+        wf.ledger.update_apply(row.id, status="refused", now=wf.clock.now())
+        return ApplyResult(
+            **base,
+            status="not_applied_stale",
+            summary=f"Metric {metric_id}: not applied, it was edited after proposal {proposal.id}.",
+            reasons=["the live metric differs from the one the proposal was made against"],
+            next_steps=[f"optimise_metric(metric_id={metric_id}, force=True)"],
+        )
+    unsafe, regressed = guard_reasons(evidence, body, patch, max_broken)
+    if unsafe or regressed:
+        wf.ledger.update_apply(row.id, status="refused", now=wf.clock.now())
+        status = "not_applied_unsafe" if unsafe else "not_applied_regressed"
+        return ApplyResult(
+            **base,
+            status=status,
+            reasons=unsafe + regressed,
+            summary=f"Metric {metric_id}: not applied, {(unsafe + regressed)[0]}.",
+        )
+    return await _write_and_verify(wf, proposal, row, live, patch, verify, report, base)
+
+
+async def _read(wf: Workflow, metric_id: int, doing: str) -> Metric:
+    try:
+        return await wf.client.get_metric(metric_id)
+    except CekuraError as exc:
+        raise WorkflowError(explain(exc, doing) + " Nothing was written.") from exc
+
+
+async def _latest_history_id(wf: Workflow, metric_id: int) -> int | None:
+    try:
+        return await wf.client.latest_history_id(metric_id)
+    except CekuraError as exc:
+        raise WorkflowError(
+            explain(exc, "reading the metric's history") + " Nothing was written."
+        ) from exc
+
+
+async def _write_and_verify(
+    wf: Workflow,
+    proposal: ProposalRow,
+    row: ApplyRow,
+    live: Metric,
+    patch: dict[str, Any],
+    verify: bool,
+    report: Reporter,
+    base: dict[str, Any],
+) -> ApplyResult:
+    metric_id = proposal.metric_id
+    history_before = await _latest_history_id(wf, metric_id)
+    replaced = {k: getattr(live, k, None) for k in patch}
+    wf.ledger.update_apply(
+        row.id, history_id_before=history_before, replaced=replaced, now=wf.clock.now()
+    )
+    base = {**base, "history_id_before": history_before, "applied_fields": list(patch)}
+    await report(f"metric {metric_id}: writing {', '.join(patch)}")
+    try:
+        await wf.client.patch_metric(metric_id, patch)
+    except CekuraError as exc:
+        return await _patch_failed(wf, row, exc, patch, base)
+    before = lab_score(live)
+    warnings = []
+    if any(k.endswith("_program") for k in patch):
+        warnings.append(
+            "Cekura's history does not keep *_program fields; a revert cannot undo them."
+        )
+    outcome = await _verify(wf, metric_id, verify, live, report)
+    if outcome.after is None:
+        wf.ledger.update_apply(row.id, status="applied_unverified", now=wf.clock.now())
+        return ApplyResult(
+            **base,
+            status="applied_unverified",
+            verified_baseline=before,
+            warnings=warnings + outcome.warnings,
+            summary=f"Metric {metric_id}: applied {proposal.id} without re-scoring.",
+            next_steps=[f"revert_metric(metric_id={metric_id})"],
+        )
+    after = lab_score(outcome.after, {r.id for r in live.reviews})
+    if after.correct < before.correct:
+        return await _restore_after_regression(
+            wf, row, history_before, before, after, warnings, base
+        )
+    wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
+    return ApplyResult(
+        **base,
+        status="applied",
+        verified=after,
+        verified_baseline=before,
+        warnings=warnings,
+        summary=(
+            f"Metric {metric_id}: applied {proposal.id}; Lab re-score {before.correct}/"
+            f"{before.total} → {after.correct}/{after.total}."
+        ),
+        next_steps=[f"revert_metric(metric_id={metric_id}) to undo"],
+    )
+
+
+async def _verify(
+    wf: Workflow, metric_id: int, verify: bool, live: Metric, report: Reporter
+) -> RescoreOutcome:
+    labelled = sum(r.expected_value is not None for r in live.reviews)
+    if not verify:
+        return RescoreOutcome(None, ["Verification skipped on request (verify=False)."])
+    if labelled > wf.policy.eval_budget:
+        return RescoreOutcome(
+            None,
+            [
+                f"Not re-scored: the Lab has {labelled} labelled reviews, above the evaluation "
+                f"budget of {wf.policy.eval_budget}. Re-score it in Cekura's Metric Lab."
+            ],
+        )
+    return await rescore(wf, metric_id, report)
+
+
+async def _patch_failed(
+    wf: Workflow, row: ApplyRow, exc: CekuraError, patch: dict[str, Any], base: dict[str, Any]
+) -> ApplyResult:
+    """The PATCH failed: find out what state the metric is really in, and say so exactly."""
+    metric_id = base["metric_id"]
+    try:
+        now_live = await wf.client.get_metric(metric_id)
+    except CekuraError:
+        wf.ledger.update_apply(row.id, status="failed", now=wf.clock.now())
+        return ApplyResult(
+            **base,
+            status="failed",
+            summary=f"Metric {metric_id}: the write failed and its state is unknown.",
+            warnings=[
+                explain(exc, "writing the metric"),
+                "Open the metric in Cekura to check it; revert_metric(metric_id="
+                f"{metric_id}, history_id={base['history_id_before']}) restores the prior version.",
+            ],
+        )
+    if patch_matches(now_live, patch):
+        wf.ledger.update_apply(row.id, status="applied_unverified", now=wf.clock.now())
+        return ApplyResult(
+            **base,
+            status="applied_unverified",
+            summary=f"Metric {metric_id}: the write reported an error but did take effect.",
+            warnings=[explain(exc, "writing the metric"), "Not re-scored."],
+        )
+    wf.ledger.update_apply(row.id, status="failed", now=wf.clock.now())
+    return ApplyResult(
+        **{**base, "applied_fields": []},
+        status="failed",
+        summary=f"Metric {metric_id}: not applied, the write failed; the metric is unchanged.",
+        warnings=[explain(exc, "writing the metric")],
+    )
+
+
+async def _restore_after_regression(
+    wf: Workflow,
+    row: ApplyRow,
+    history_before: int | None,
+    before: ScorePair,
+    after: ScorePair,
+    warnings: list[str],
+    base: dict[str, Any],
+) -> ApplyResult:
+    metric_id = base["metric_id"]
+    drop = f"{before.correct}/{before.total} → {after.correct}/{after.total}"
+    if history_before is None:
+        wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
+        return ApplyResult(
+            **base,
+            status="failed",
+            verified=after,
+            verified_baseline=before,
+            summary=f"Metric {metric_id}: applied but re-score fell ({drop}); no history to restore.",
+            warnings=[*warnings, "Restore the previous version by hand in Cekura."],
+        )
+    try:
+        await wf.client.restore_metric(metric_id, history_before)
+    except CekuraError as exc:
+        wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
+        return ApplyResult(
+            **base,
+            status="failed",
+            verified=after,
+            verified_baseline=before,
+            summary=(
+                f"Metric {metric_id}: re-score fell ({drop}) and the automatic restore failed; "
+                "the regressed version is LIVE."
+            ),
+            warnings=[*warnings, explain(exc, "restoring the metric")],
+            next_steps=[f"revert_metric(metric_id={metric_id}, history_id={history_before})"],
+        )
+    wf.ledger.update_apply(row.id, status="reverted", now=wf.clock.now())
+    refreshed = await rescore(wf, metric_id, Reporter(None))
+    return ApplyResult(
+        **base,
+        status="reverted",
+        verified=after,
+        verified_baseline=before,
+        warnings=warnings + refreshed.warnings,
+        reasons=[f"the Lab re-score fell below the baseline ({drop})"],
+        summary=(
+            f"Metric {metric_id}: applied, re-score fell ({drop}), restored history "
+            f"{history_before}."
+        ),
+    )

@@ -1,0 +1,114 @@
+"""optimise_metrics: the whole routine in one call. Each metric is optimised (and, with apply,
+put through the guarded write) under bounded concurrency; one summary comes back."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import anyio
+
+from tools.apply import apply_if_not_regressed
+from tools.errors import WorkflowError, check_metric_id
+from tools.optimise import OnQuestions, optimise_metric
+from tools.results import BatchResult, MetricOutcome
+from tools.workflow import ProgressFn, Reporter, Workflow
+
+MAX_METRICS = 100
+APPLICABLE = ("proposed", "no_new_feedback")
+
+
+def check_metric_ids(metric_ids: object) -> list[int]:
+    """A non-empty list of at most 100 distinct metric ids, in the caller's order."""
+    if not isinstance(metric_ids, list) or not metric_ids:
+        raise WorkflowError("metric_ids must be a non-empty list of metric ids.")
+    if len(metric_ids) > MAX_METRICS:
+        raise WorkflowError(
+            f"metric_ids holds {len(metric_ids)} ids; at most {MAX_METRICS} per call. Split it."
+        )
+    ids = [check_metric_id(m) for m in metric_ids]
+    return list(dict.fromkeys(ids))
+
+
+async def optimise_metrics(
+    wf: Workflow,
+    metric_ids: list[int],
+    *,
+    apply: bool = False,
+    on_questions: OnQuestions = "stop",
+    max_wait_s: float = 1500,
+    progress: ProgressFn | None = None,
+) -> BatchResult:
+    """Run the routine over `metric_ids`; a failure on one metric never stops the others."""
+    ids = check_metric_ids(metric_ids)
+    if apply and wf.policy.read_only:
+        raise WorkflowError(
+            "apply=True is refused: the server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY). "
+            "Call again with apply=False for a report."
+        )
+    started = wf.clock.now()
+    shared = Reporter(progress)
+
+    async def forward(_progress: float, _total: float | None, message: str | None) -> None:
+        await shared(message or "")
+
+    limiter = anyio.CapacityLimiter(max(1, wf.policy.concurrency))
+    outcomes: dict[int, MetricOutcome] = {}
+
+    async def one(metric_id: int) -> None:
+        async with limiter:
+            outcomes[metric_id] = await _one_metric(
+                wf, metric_id, apply, on_questions, max_wait_s, forward
+            )
+            done = len(outcomes)
+            await shared(
+                f"{done}/{len(ids)} metrics done; metric {metric_id}: {outcomes[metric_id].status}"
+            )
+
+    async with anyio.create_task_group() as tg:
+        for metric_id in ids:
+            tg.start_soon(one, metric_id)
+    ordered = [outcomes[m] for m in ids]
+    counts = dict(Counter(o.status for o in ordered))
+    parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    mode = "optimise and apply" if apply else "optimise (read-only)"
+    return BatchResult(
+        summary=f"{len(ids)} metric(s), {mode}: {parts}.",
+        apply=apply,
+        counts=counts,
+        metrics=ordered,
+        elapsed_s=round(wf.clock.now() - started, 3),
+    )
+
+
+async def _one_metric(
+    wf: Workflow,
+    metric_id: int,
+    apply: bool,
+    on_questions: OnQuestions,
+    max_wait_s: float,
+    progress: ProgressFn,
+) -> MetricOutcome:
+    try:
+        optimised = await optimise_metric(
+            wf, metric_id, on_questions=on_questions, max_wait_s=max_wait_s, progress=progress
+        )
+        applied = None
+        if apply and optimised.status in APPLICABLE and optimised.proposal_id:
+            applied = await apply_if_not_regressed(
+                wf, metric_id, proposal_id=optimised.proposal_id, progress=progress
+            )
+    except WorkflowError as exc:
+        return MetricOutcome(
+            metric_id=metric_id,
+            status="failed",
+            summary=f"Metric {metric_id}: {exc}",
+            error=str(exc),
+        )
+    final = applied or optimised
+    return MetricOutcome(
+        metric_id=metric_id,
+        status=final.status,
+        summary=final.summary,
+        optimise=optimised,
+        apply=applied,
+    )

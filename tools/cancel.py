@@ -1,0 +1,40 @@
+"""cancel_optimisation: cancel our in-flight optimiser run for a metric."""
+
+from __future__ import annotations
+
+from tools.cekura.errors import CekuraError, CekuraNotFound
+from tools.errors import WorkflowError, check_metric_id
+from tools.explain import explain
+from tools.results import CancelResult
+from tools.workflow import Workflow
+
+
+async def cancel_optimisation(wf: Workflow, metric_id: int) -> CancelResult:
+    """Ask Cekura to cancel the run holding the metric's slot, then free the slot."""
+    check_metric_id(metric_id)
+    if wf.policy.read_only:
+        raise WorkflowError(
+            "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); cancel refused."
+        )
+    run = wf.ledger.inflight_run(metric_id)
+    if run is None or not run.progress_id:
+        return CancelResult(
+            metric_id=metric_id,
+            status="nothing_running",
+            summary=f"Metric {metric_id}: no optimisation of ours is running.",
+        )
+    try:
+        await wf.client.cancel_optimisation(run.progress_id)
+    except CekuraNotFound:
+        pass
+    except CekuraError as exc:
+        raise WorkflowError(
+            explain(exc, f"cancelling run {run.progress_id}") + " The run is still tracked."
+        ) from exc
+    wf.ledger.finish_run(run.id, "cancelled", note="cancelled on request", now=wf.clock.now())
+    return CancelResult(
+        metric_id=metric_id,
+        status="cancelled",
+        progress_id=run.progress_id,
+        summary=f"Metric {metric_id}: run {run.progress_id} cancelled.",
+    )

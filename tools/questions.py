@@ -1,0 +1,73 @@
+"""answer_optimiser_questions: answer or skip what a paused optimiser run asked, and resume it."""
+
+from __future__ import annotations
+
+from tools.cekura.errors import CekuraBadRequest, CekuraError
+from tools.errors import WorkflowError, check_metric_id
+from tools.explain import explain
+from tools.results import AnswerResult
+from tools.workflow import Workflow
+
+MAX_ANSWERS = 100
+MAX_ANSWER_CHARS = 2000
+
+
+def _check_answers(answers: object) -> dict[str, str | None]:
+    if not isinstance(answers, dict) or not answers:
+        raise WorkflowError(
+            "answers must map each question id to an answer (text), or to null to skip it."
+        )
+    if len(answers) > MAX_ANSWERS:
+        raise WorkflowError(f"answers holds more than {MAX_ANSWERS} entries.")
+    for key, value in answers.items():
+        if not isinstance(key, str) or not key or len(key) > 200:
+            raise WorkflowError(f"question id {key!r} is not a valid id.")
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_ANSWER_CHARS):
+            raise WorkflowError(
+                f"the answer to {key} must be text up to {MAX_ANSWER_CHARS} characters, or null."
+            )
+    return {k: (v if v is None or v.strip() else None) for k, v in answers.items()}
+
+
+async def answer_optimiser_questions(
+    wf: Workflow, metric_id: int, answers: dict[str, str | None]
+) -> AnswerResult:
+    """Send the answers for the metric's paused run; `None` (or empty text) skips a question."""
+    check_metric_id(metric_id)
+    answers = _check_answers(answers)
+    run = wf.ledger.inflight_run(metric_id)
+    if run is None or not run.progress_id:
+        raise WorkflowError(
+            f"No optimisation of metric {metric_id} is waiting for answers. Run "
+            f"optimise_metric(metric_id={metric_id}) first."
+        )
+    try:
+        await wf.client.answer_questions(run.progress_id, answers)
+    except CekuraBadRequest as exc:
+        raise WorkflowError(
+            explain(exc, f"answering the questions of run {run.progress_id}")
+            + " Check the question ids in the needs_answers result."
+        ) from exc
+    except CekuraError as exc:
+        return AnswerResult(
+            metric_id=metric_id,
+            status="failed",
+            progress_id=run.progress_id,
+            summary=f"Metric {metric_id}: the answers were not recorded.",
+            warnings=[explain(exc, "sending the answers")],
+        )
+    wf.ledger.update_run(run.id, status="running", now=wf.clock.now())
+    answered = sorted(k for k, v in answers.items() if v is not None)
+    skipped = sorted(k for k, v in answers.items() if v is None)
+    return AnswerResult(
+        metric_id=metric_id,
+        status="resumed",
+        progress_id=run.progress_id,
+        answered=answered,
+        skipped=skipped,
+        summary=(
+            f"Metric {metric_id}: {len(answered)} answered, {len(skipped)} skipped; run "
+            f"{run.progress_id} resumed."
+        ),
+        next_steps=[f"optimise_metric(metric_id={metric_id})"],
+    )

@@ -1,0 +1,106 @@
+"""revert_metric: restore the metric as it was before our last apply, or a named history row."""
+
+from __future__ import annotations
+
+from tools.cekura.errors import CekuraError, CekuraNotFound
+from tools.errors import WorkflowError, check_metric_id
+from tools.explain import explain
+from tools.ledger import ApplyRow
+from tools.mapping import patch_matches
+from tools.rescore import rescore
+from tools.results import RevertResult
+from tools.workflow import ProgressFn, Reporter, Workflow
+
+REVERTIBLE = ("applied", "applied_unverified")
+
+
+async def revert_metric(
+    wf: Workflow,
+    metric_id: int,
+    *,
+    history_id: int | None = None,
+    progress: ProgressFn | None = None,
+) -> RevertResult:
+    """Restore a history row through Cekura; without `history_id`, undo our newest live apply,
+    refusing if someone edited those fields since (their edit would be lost)."""
+    check_metric_id(metric_id)
+    if history_id is not None and (
+        isinstance(history_id, bool) or not isinstance(history_id, int) or history_id <= 0
+    ):
+        raise WorkflowError(f"history_id must be a positive whole number, got {history_id!r}.")
+    if wf.policy.read_only:
+        raise WorkflowError(
+            "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); revert_metric refused. "
+            "Nothing was sent to Cekura."
+        )
+    report = Reporter(progress)
+    applied: ApplyRow | None = None
+    if history_id is None:
+        applied = wf.ledger.last_apply(metric_id, REVERTIBLE)
+        if applied is None:
+            return RevertResult(
+                metric_id=metric_id,
+                status="nothing_to_revert",
+                summary=f"Metric {metric_id}: no apply of ours to undo.",
+            )
+        if applied.history_id_before is None:
+            return RevertResult(
+                metric_id=metric_id,
+                status="failed",
+                summary=f"Metric {metric_id}: our last apply recorded no prior history row.",
+                warnings=["Restore the previous version by hand in Cekura's metric history."],
+            )
+        problem = await _edited_since(wf, applied)
+        if problem:
+            return RevertResult(
+                metric_id=metric_id,
+                status="failed",
+                history_id=applied.history_id_before,
+                summary=f"Metric {metric_id}: not reverted, {problem}.",
+                warnings=[
+                    "Reverting would discard that edit. To restore anyway, call revert_metric("
+                    f"metric_id={metric_id}, history_id={applied.history_id_before})."
+                ],
+            )
+        history_id = applied.history_id_before
+    try:
+        restored = await wf.client.restore_metric(metric_id, history_id)
+    except CekuraNotFound as exc:
+        raise WorkflowError(
+            f"Cekura has no history row {history_id} for metric {metric_id}. Nothing was changed."
+        ) from exc
+    except CekuraError as exc:
+        return RevertResult(
+            metric_id=metric_id,
+            status="failed",
+            history_id=history_id,
+            summary=f"Metric {metric_id}: restore of history {history_id} failed.",
+            warnings=[explain(exc, "restoring the metric")],
+        )
+    if applied is not None:
+        wf.ledger.update_apply(applied.id, status="reverted", now=wf.clock.now())
+    fields = sorted(applied.replaced or {}) if applied else []
+    warnings = []
+    if sum(r.expected_value is not None for r in restored.reviews) <= wf.policy.eval_budget:
+        warnings = (await rescore(wf, metric_id, report)).warnings
+    return RevertResult(
+        metric_id=metric_id,
+        status="reverted",
+        history_id=history_id,
+        restored_fields=fields,
+        warnings=warnings,
+        summary=f"Metric {metric_id}: restored history {history_id}.",
+    )
+
+
+async def _edited_since(wf: Workflow, applied: ApplyRow) -> str | None:
+    proposal = wf.ledger.proposal(applied.proposal_id)
+    if proposal is None:
+        return None
+    try:
+        live = await wf.client.get_metric(applied.metric_id)
+    except CekuraError as exc:
+        raise WorkflowError(explain(exc, "reading the metric before reverting")) from exc
+    if not patch_matches(live, proposal.body["patch"]):
+        return "it was edited after our apply"
+    return None

@@ -1,0 +1,99 @@
+"""What every workflow runs on: the Cekura client, the ledger, a clock and the operating policy."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import anyio
+
+from tools.cekura.client import CekuraClient
+from tools.ledger import Ledger
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+class Clock(Protocol):
+    """Wall time and sleeping, injectable so tests never wait for real."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often to ask Cekura about a run: starts quick, backs off to `max_s`; heartbeat keeps the
+    caller's idle watchdog fed between polls (Claude Code aborts silent calls)."""
+
+    initial_s: float = 5.0
+    factor: float = 1.5
+    max_s: float = 30.0
+    heartbeat_s: float = 15.0
+
+    def intervals(self):
+        """The wait before each successive poll."""
+        wait = self.initial_s
+        while True:
+            yield wait
+            wait = min(self.max_s, wait * self.factor)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Operating rules: read-only mode, evaluation budget, polling, concurrency and windows."""
+
+    read_only: bool = False
+    eval_budget: int = 100
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    run_reviews_poll: PollPolicy = field(
+        default_factory=lambda: PollPolicy(initial_s=3.0, factor=1.5, max_s=15.0)
+    )
+    verify_timeout_s: float = 900.0
+    concurrency: int = 4
+    unknown_start_window_s: float = 1800.0
+    starting_grace_s: float = 120.0
+
+
+def default_owner() -> str:
+    """Who holds a ledger slot: host and process id, for people reading the ledger."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Workflow:
+    """The dependencies a workflow function takes, bundled so MCP, the CLI and tests share them."""
+
+    client: CekuraClient
+    ledger: Ledger
+    clock: Clock = field(default_factory=SystemClock)
+    policy: Policy = field(default_factory=Policy)
+    owner: str = field(default_factory=default_owner)
+
+
+class Reporter:
+    """Sends increasing progress notifications; a no-op when the caller did not ask for progress."""
+
+    def __init__(self, send: ProgressFn | None) -> None:
+        self._send = send
+        self._count = 0
+
+    async def __call__(self, message: str) -> None:
+        if self._send is None:
+            return
+        self._count += 1
+        await self._send(float(self._count), None, message)
