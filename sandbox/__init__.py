@@ -1,4 +1,4 @@
-"""A local stand-in for the Cekura API: seeded metrics, a deterministic judge and optimiser, fault injection.
+"""A local stand-in for the Cekura API: seeded metrics, deterministic judge and optimiser, faults.
 
 It implements Cekura's contract independently of our client (it imports nothing from `tools`,
 `server` or `prompts`), for the demo, for trying the tools without an account, and for tests.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 
 from sandbox.faults import FaultSpecError
@@ -54,11 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         run_reviews_seconds=args.run_reviews_seconds,
         api_keys=args.api_key,
     )
-    try:
-        state.faults.add_spec(args.faults)
-    except FaultSpecError as exc:
-        print(f"error: --faults: {exc}", file=sys.stderr)
-        return 2
 
     def ready(url: str) -> None:
         keys = "the given keys" if args.api_key else "any non-empty key"
@@ -68,8 +62,20 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(args.host, args.port, state, log_level=args.log_level, on_ready=ready)
+    try:
+        serve(
+            args.host,
+            args.port,
+            state,
+            faults=args.faults,
+            log_level=args.log_level,
+            on_ready=ready,
+        )
+    except FaultSpecError as exc:
+        print(f"error: --faults: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Routes of `/schedules/v1/metric-optimiser-cron-jobs/`: Cekura's in-product optimiser schedules (CRUD only)."""
+"""Routes of `/schedules/v1/metric-optimiser-cron-jobs/`: in-product optimiser schedules (CRUD)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Routes of `/test_framework/metric-reviews/`: start, poll, answer and cancel an optimisation ("Auto Improve")."""
+"""Routes of `/test_framework/metric-reviews/`: start, poll, answer and cancel an optimisation."""
 
 from __future__ import annotations
 

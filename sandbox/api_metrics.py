@@ -1,4 +1,4 @@
-"""Routes of `/test_framework/v2/metrics/`: list, detail, PATCH, history, restore, proposals, re-scoring."""
+"""Routes of `/test_framework/v2/metrics/`: list, detail, PATCH, history, restore, re-scoring."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from sandbox.web import (
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 200
 
-# PatchedMetricEditSerializerV2's writable fields; read-only ones (id, overall_score, reviews…) are ignored.
+# PatchedMetricEditSerializerV2's writable fields; read-only ones (id, reviews…) are ignored.
 PATCH_RULES: dict[str, v.Rule] = {
     "slug": v.nullable(v.string(max_length=255)),
     "project": v.nullable(v.integer),

@@ -1,4 +1,4 @@
-"""The sandbox's Starlette app: Cekura's paths (trailing slash required), API-key check and error bodies."""
+"""The sandbox's Starlette app: Cekura's paths (trailing slash), API-key check, error bodies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Names, enums and field sets taken from Cekura's published contract, shared by the sandbox's modules."""
+"""Names, enums and field sets from Cekura's published contract, shared by the sandbox's modules."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ HISTORY_SNAPSHOT_FIELDS: tuple[str, ...] = (
     "evaluation_trigger_variables",
 )
 
-# Snapshot fields a restore must not copy back: identity, and fields that are read-only on the metric.
+# Snapshot fields a restore must not copy back: identity, and fields read-only on the metric.
 RESTORE_SKIP_FIELDS = frozenset({"id", "agent", "function_name", "vocera_defined_metric_code"})
 
 # The configuration the judge reads; run_reviews may override these without saving them.

@@ -6,12 +6,13 @@ A spec string (for `python -m sandbox --faults`) is a comma-separated list of it
 
 KIND is `429` (VALUE = Retry-After seconds), `5xx` or a status `500`–`599`, `latency` (VALUE = delay
 seconds), `drop` (request read, not processed, connection broken), `drop_after` (processed, then the
-connection breaks), `html` (VALUE = status, default 200: an HTML page instead of JSON) or `truncated`
-(processed; a 200 whose JSON body is cut short). COUNT is a number or `*` (every matching request);
-it defaults to 1, except for latency (`*`). ROUTE is a route name or `*`. Run outcomes use the same
-shape with the job as ROUTE and a required metric: `stuck@process_feedbacks#101` (never finishes),
-`fail@run_reviews#104` (ends in error), `slow=2.5@process_feedbacks#101` (takes VALUE seconds).
-Example: `429x2@process_feedbacks_progress,503@metric_get,latency=0.2@*,drop_after@process_feedbacks`.
+connection breaks), `html` (VALUE = status, default 200: an HTML page instead of JSON) or
+`truncated` (processed; a 200 whose JSON body is cut short). COUNT is a number or `*` (every
+matching request); it defaults to 1, except for latency (`*`). ROUTE is a route name or `*`. Run
+outcomes use the same shape with the job as ROUTE and a required metric:
+`stuck@process_feedbacks#101` (never finishes), `fail@run_reviews#104` (ends in error),
+`slow=2.5@process_feedbacks#101` (takes VALUE seconds).
+Example: `429x2@process_feedbacks_progress,503@metric_get,latency=0.2@*,drop_after@run_reviews`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ DEFAULT_RUN_ERROR = "The optimisation worker crashed (injected fault)."
 
 
 class FaultSpecError(ValueError):
-    """A fault spec string or Fault that cannot be understood; the message says which part and why."""
+    """A fault spec or Fault that cannot be understood; the message says which part and why."""
 
 
 @dataclass
@@ -147,7 +148,7 @@ class FaultPlan:
         job: RunJob = "process_feedbacks",
         times: int | None = None,
     ) -> RunFault:
-        """Runs of `job` on this metric take this many progress reads, or seconds on the state's clock."""
+        """Runs of `job` on this metric take this many progress reads, or seconds of the clock."""
         if polls is None and seconds is None:
             raise FaultSpecError("slow_run needs polls or seconds")
         return self._run(
@@ -180,7 +181,7 @@ _ITEM = re.compile(
 
 
 def parse_fault_spec(spec: str) -> list[Fault | RunFault]:
-    """Parse a spec string (grammar in the module docstring); raises FaultSpecError naming the item."""
+    """Parse a spec (grammar in the module docstring); FaultSpecError names the bad item."""
     items: list[Fault | RunFault] = []
     for position, raw in enumerate((part.strip() for part in spec.split(",")), start=1):
         if not raw:

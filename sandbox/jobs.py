@@ -18,7 +18,7 @@ PROGRESS_SHAPES: tuple[ProgressShape, ...] = ("envelope", "flat")
 RESUMED = "Answers recorded; the paused optimization resumes."
 
 
-def progress_shape(value: str) -> ProgressShape:
+def as_progress_shape(value: str) -> ProgressShape:
     """`value` as a progress shape; ValueError for anything but "envelope" or "flat"."""
     for shape in PROGRESS_SHAPES:
         if value == shape:
@@ -35,7 +35,7 @@ class AnswerError(ValueError):
 
 
 class Timer:
-    """Due after `polls` reads have seen the job running, or `seconds` on `clock` when seconds is set."""
+    """Due after `polls` reads saw the job running, or after `seconds` on `clock` if set."""
 
     def __init__(self, polls: int, seconds: float | None, clock: Callable[[], float]) -> None:
         self.polls = polls
@@ -57,7 +57,7 @@ class Timer:
 
 @dataclass
 class OptimiserJob:
-    """One process_feedbacks run: in_progress → (paused ↔ in_progress) → success | error | cancelled."""
+    """A process_feedbacks run: in_progress → (paused ↔ in_progress) → success|error|cancelled."""
 
     progress_id: str
     metric_id: int
@@ -68,15 +68,10 @@ class OptimiserJob:
     simplified_prompt: str | None = None
     skip_evaluation: bool = False
     status: Literal["in_progress", "paused", "success", "error", "cancelled"] = "in_progress"
-    questions: list[Question] = field(default_factory=list)
     question_ids: dict[str, Question] = field(default_factory=dict)
     decisions: dict[CueKey, bool] = field(default_factory=dict)
     output: dict[str, Any] | None = None
     error: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status in ("success", "error", "cancelled")
 
     def advance(self) -> None:
         """One progress read: the run may finish, pause or fail on it."""
@@ -95,7 +90,7 @@ class OptimiserJob:
             skip_evaluation=self.skip_evaluation,
         )
         if isinstance(result, Paused):
-            self.status, self.questions = "paused", list(result.questions)
+            self.status = "paused"
             for question in result.questions:
                 self.question_ids[f"q_{len(self.question_ids) + 1}"] = question
         elif isinstance(result, Proposal):
@@ -114,8 +109,7 @@ class OptimiserJob:
                 raise AnswerError("answers", f"Unknown question id: {qid}")
             decided[open_ids[qid].key] = _accepts(open_ids[qid], raw, qid)
         self.decisions.update(decided)
-        self.questions = [q for q in self.questions if q.key not in self.decisions]
-        if not self.questions:
+        if not self.open_question_ids():
             self.status = "in_progress"
             self.timer.restart()
 
@@ -123,7 +117,8 @@ class OptimiserJob:
         self.status = "cancelled"
 
     def open_question_ids(self) -> list[str]:
-        return [qid for qid, q in self.question_ids.items() if q in self.questions]
+        """Ids of the questions asked and not yet answered."""
+        return [qid for qid, q in self.question_ids.items() if q.key not in self.decisions]
 
     def body(self, shape: ProgressShape) -> dict[str, Any]:
         """The progress body in the configured shape (flat changes only the success body)."""
@@ -143,7 +138,7 @@ class OptimiserJob:
 
 @dataclass
 class RunReviewsJob:
-    """One run_reviews run: in_progress → completed | failed; the state fills `result` when it ends."""
+    """A run_reviews run: in_progress → completed | failed; the state fills `result` at the end."""
 
     progress_id: str
     metric_id: int
@@ -184,7 +179,7 @@ def _question_body(qid: str, question: Question) -> dict[str, Any]:
 
 
 def _accepts(question: Question, raw: Any, qid: str) -> bool:
-    """True when an answer chooses the first option ("yes"); skip and anything else leave the cue out."""
+    """True when an answer picks the first option ("yes"); skip or anything else leaves it out."""
     if isinstance(raw, dict):
         action = raw.get("action")
         if action == "skip":

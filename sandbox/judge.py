@@ -15,17 +15,17 @@ from typing import Any
 
 from sandbox.contract import FAIL_VALUE, PASS_VALUE
 
-# An opening quote not preceded by a letter; apostrophes between letters (don't, caller's) stay inside.
+# An opening quote follows no letter; apostrophes between letters (don't, caller's) stay inside.
 _QUOTED = re.compile(r"(?<!\w)'((?:[^'\n]|(?<=\w)'(?=\w))+?)'(?!\w)")
 
 
 class CodeError(ValueError):
-    """Metric or trigger code that the sandbox cannot read (it does not parse, or a cue list is malformed)."""
+    """Metric or trigger code the sandbox cannot read (it does not parse, or a cue list is bad)."""
 
 
 @dataclass(frozen=True)
 class Cues:
-    """Phrases that decide a verdict: any fail cue wins, else any pass cue passes, else the call fails."""
+    """Phrases that decide: any fail cue wins, else any pass cue passes, else the call fails."""
 
     passes: tuple[str, ...] = ()
     fails: tuple[str, ...] = ()
@@ -33,7 +33,7 @@ class Cues:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One evaluation: `actual_value` is 5, 0 or None (not triggered, or an error named in `error`)."""
+    """One evaluation: `actual_value` 5, 0 or None (not triggered, or the error in `error`)."""
 
     actual_value: int | None
     explanation: list[str] | None
@@ -52,7 +52,7 @@ def quoted_phrases(text: str) -> list[str]:
 
 
 def description_cues(description: str) -> Cues:
-    """Cues of an LLM-judge description: phrases on lines starting with FAIL are fail cues, the rest pass."""
+    """Cues of an LLM-judge description: phrases on FAIL lines are fail cues, the rest pass."""
     passes: list[str] = []
     fails: list[str] = []
     seen: set[str] = set()
@@ -66,7 +66,7 @@ def description_cues(description: str) -> Cues:
 
 
 def code_lists(code: str, names: tuple[str, ...]) -> dict[str, list[str]]:
-    """Module-level `NAME = [...]` string lists of `code`, for the requested names that it defines."""
+    """Module-level `NAME = [...]` string lists of `code`, for the requested names it defines."""
     try:
         tree = ast.parse(code or "")
     except SyntaxError as exc:
@@ -107,7 +107,7 @@ def metric_cues(config: Mapping[str, Any]) -> Cues:
 
 
 def trigger_cues(config: Mapping[str, Any]) -> tuple[str, ...]:
-    """Phrases of which one must appear for the metric to be evaluated; empty means it always runs."""
+    """Phrases one of which must appear for the metric to run; empty means it always runs."""
     if config.get("evaluation_trigger") != "custom":
         return ()
     if config.get("trigger_type") == "custom_code":

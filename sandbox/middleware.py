@@ -70,7 +70,13 @@ class SandboxMiddleware:
             return
         captured: list[Message] = []
 
+        delivered = False
+
         async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
@@ -89,7 +95,7 @@ class SandboxMiddleware:
     def _metric_id(
         self, route: str | None, params: dict[str, Any], body: Any, query: dict[str, str]
     ) -> int | None:
-        """The metric a request concerns: from the path, the body, or the run its progress id names."""
+        """The metric a request concerns: from the path, the body, or its progress id's run."""
         if route is None:
             return None
         if "id" in params and not route.startswith("cron"):
@@ -148,7 +154,7 @@ async def _send_fault(fault: Fault, send: Send) -> int | None:
 
 
 async def _send_broken(fault: Fault, captured: list[Message], send: Send) -> None:
-    """Deliver a processed response broken: dropped after its headers, or with its JSON cut short."""
+    """Deliver a processed response broken: dropped after its headers, or its JSON cut short."""
     start = next(m for m in captured if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
     headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]

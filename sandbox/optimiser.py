@@ -1,4 +1,4 @@
-"""The sandbox's deterministic optimiser: (metric, Lab rows, answers) → a proposal, questions or an error.
+"""The deterministic optimiser: (metric, Lab rows, answers) → a proposal, questions or an error.
 
 It learns the way reviewers teach: for each sampled row the current configuration gets wrong, the
 single-quoted phrases its feedback note cites (and that occur in its transcript) become new pass or
@@ -78,7 +78,7 @@ def optimise(
     start = {**current, "description": simplified_prompt or current["description"]}
     sample = select_sample(rows)
     old = [evaluate(current, transcript(row)) for row in sample]
-    start_verdicts = [evaluate(start, transcript(row)) for row in sample]
+    start_verdicts = old if start == current else [evaluate(start, transcript(r)) for r in sample]
     wrong = [
         row
         for row, verdict in zip(sample, start_verdicts, strict=True)
@@ -333,7 +333,7 @@ def _review_results(sample: list[Mapping[str, Any]], verdicts: list[Any]) -> lis
 def _unresolved(
     wrong: list[Mapping[str, Any]], sample: list[Mapping[str, Any]], new: list[Any]
 ) -> list[dict[str, Any]]:
-    """Rows wrong before and still wrong under the proposal (pass_rate: share of runs that matched)."""
+    """Rows wrong before and still wrong after (pass_rate: share of runs that matched the label)."""
     after = {row["id"]: v for row, v in zip(sample, new, strict=True)}
     return [
         {

@@ -1,4 +1,4 @@
-"""The seeded world: one project, one agent, six metrics whose Lab rows drive the documented scenarios.
+"""The seeded world: one project, one agent, six metrics whose Lab rows drive the scenarios.
 
 101 clean improvement · 102 conversion to custom_code · 103 pauses with a question · 104 a fix that
 breaks a labelled row in the sample · 105 no feedback, no changes · 106 better on the sample, worse

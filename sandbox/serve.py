@@ -1,4 +1,4 @@
-"""Serve the sandbox over real HTTP with uvicorn: blocking (`serve`) or in a background thread for tests."""
+"""Serve the sandbox over real HTTP with uvicorn: blocking (`serve`) or in a thread for tests."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from types import TracebackType
 import uvicorn
 
 from sandbox.app import build_app
-from sandbox.jobs import ProgressShape
-from sandbox.jobs import progress_shape as checked_shape
+from sandbox.jobs import ProgressShape, as_progress_shape
 from sandbox.middleware import ConnectionDropped
 from sandbox.state import SandboxState
 
@@ -66,7 +65,7 @@ def serve(
     state = state or SandboxState.seeded()
     state.faults.add_spec(faults)
     if progress_shape is not None:
-        state.progress_shape = checked_shape(progress_shape)
+        state.progress_shape = as_progress_shape(progress_shape)
     server, sock, url = _prepare(state, host, port, log_level)
     if on_ready is not None:
         on_ready(url)

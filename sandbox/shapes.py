@@ -1,4 +1,4 @@
-"""Render stored records in Cekura's published response shapes (detail, list item, history row, cron job)."""
+"""Render stored records in Cekura's published shapes (detail, list item, history row, cron job)."""
 
 from __future__ import annotations
 

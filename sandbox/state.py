@@ -1,7 +1,7 @@
-"""The sandbox's in-memory world: metrics with their Lab rows and history, jobs, cron jobs, request log.
+"""The sandbox's in-memory world: metrics with Lab rows and history, jobs, cron jobs, request log.
 
-Tests and the demo drive and inspect it directly (`state.metric(101)`, `state.count("metric_patch")`,
-`state.faults.add(...)`); the HTTP routes call its operations.
+Tests and the demo drive and inspect it directly (`state.metric(101)`,
+`state.count("metric_patch")`, `state.faults.add(...)`); the HTTP routes call its operations.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Any
 
 from sandbox.contract import JUDGE_FIELDS, RESTORE_SKIP_FIELDS
 from sandbox.faults import FaultPlan, RunFault
-from sandbox.jobs import OptimiserJob, ProgressShape, RunReviewsJob, Timer
-from sandbox.jobs import progress_shape as checked_shape
+from sandbox.jobs import OptimiserJob, ProgressShape, RunReviewsJob, Timer, as_progress_shape
 from sandbox.judge import evaluate, lab_score
 from sandbox.optimiser import transcript
 from sandbox.seed import SEEDED_AT, seed_metrics
@@ -59,7 +58,7 @@ class SandboxState:
         api_keys: Iterable[str] | None = None,
     ) -> None:
         self.metrics = metrics
-        self.progress_shape = checked_shape(progress_shape)
+        self.progress_shape = as_progress_shape(progress_shape)
         self.optimiser_polls = optimiser_polls
         self.run_reviews_polls = run_reviews_polls
         self.optimiser_seconds = optimiser_seconds
@@ -130,7 +129,7 @@ class SandboxState:
         metric_id: int | None = None,
         effective: bool = False,
     ) -> int:
-        """Requests received for a route (`effective=True`: only those whose handler ran and answered 2xx)."""
+        """Requests received for a route; `effective=True`: only those handled with a 2xx."""
         return sum(
             1
             for r in list(self.requests)
@@ -348,7 +347,7 @@ def _run_failed(total: int, error: str) -> dict[str, Any]:
 
 
 def _trigger_fields(text: str) -> dict[str, Any]:
-    """Map a proposal's free-text trigger onto the metric's trigger fields (§4.4 of the contract)."""
+    """Map a proposal's free-text trigger onto the metric's trigger fields (contract §4.4)."""
     if not text.strip():
         return {}
     if text.strip() == "always":

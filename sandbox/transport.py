@@ -1,4 +1,4 @@
-"""In-process access to the sandbox through httpx, with dropped connections surfacing as transport errors."""
+"""In-process access to the sandbox through httpx; dropped connections are transport errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ DEFAULT_BASE_URL = "http://sandbox.cekura.test"
 
 
 class SandboxTransport(httpx.ASGITransport):
-    """httpx.ASGITransport over the sandbox app; an injected drop raises httpx.RemoteProtocolError."""
+    """httpx.ASGITransport over the sandbox; an injected drop raises httpx.RemoteProtocolError."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -31,6 +31,6 @@ def sandbox_transport(state: SandboxState) -> httpx.AsyncBaseTransport:
 def sandbox_client(
     state: SandboxState, *, api_key: str | None = "sandbox-key", base_url: str = DEFAULT_BASE_URL
 ) -> httpx.AsyncClient:
-    """An AsyncClient wired to an in-process sandbox, sending `X-CEKURA-API-KEY` unless api_key is None."""
+    """An AsyncClient on an in-process sandbox; sends `X-CEKURA-API-KEY` unless api_key is None."""
     headers = {API_KEY_HEADER: api_key} if api_key is not None else {}
     return httpx.AsyncClient(transport=sandbox_transport(state), base_url=base_url, headers=headers)

@@ -1,7 +1,7 @@
-"""Request validation with Django REST Framework's coercions and messages, so 400 bodies read like Cekura's.
+"""Request validation with Django REST Framework's coercions and messages (400s read like Cekura's).
 
-A rule turns a raw JSON value into a clean one or raises `Invalid(message)`; `validate` applies rules
-to a body and gathers every failure into one `{field: [message]}` dict.
+A rule turns a raw JSON value into a clean one or raises `Invalid(message)`; `validate` applies
+rules to a body and gathers every failure into one `{field: [message]}` dict.
 """
 
 from __future__ import annotations

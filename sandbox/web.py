@@ -1,4 +1,4 @@
-"""HTTP helpers shared by the routes: Cekura's error bodies, JSON body parsing, ids from paths and queries."""
+"""HTTP helpers for the routes: Cekura's error bodies, JSON bodies, ids from paths and queries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sandbox answers with Cekura's published shapes, status codes, error bodies, paths and auth."""
+"""The sandbox answers with Cekura's published shapes, statuses, error bodies, paths and auth."""
 
 from __future__ import annotations
 

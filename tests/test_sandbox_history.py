@@ -1,4 +1,4 @@
-"""Metric writes leave history: PATCH, restore and proposal apply append `~` rows; restore rolls back."""
+"""Metric writes leave history (PATCH, restore, proposal apply add `~` rows); restore rolls back."""
 
 from __future__ import annotations
 

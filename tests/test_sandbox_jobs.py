@@ -1,4 +1,4 @@
-"""Jobs take a set number of progress reads (or seconds on an injected clock), pause, resume and cancel."""
+"""Jobs take a number of progress reads (or seconds on an injected clock), pause, resume, cancel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sandbox's judge decides with cue phrases, reads custom code without running it, and honours triggers."""
+"""The judge decides with cue phrases, reads custom code without running it, honours triggers."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The seeded scenarios: what the sandbox's optimiser proposes for each metric, and what applying it does.
+"""The seeded scenarios: what the optimiser proposes for each metric, and what applying it does.
 
-Each test drives the sandbox over HTTP the way a client would: start, poll, (answer), map the proposal
+Each test drives the sandbox over HTTP as a client would: start, poll, (answer), map the proposal
 onto a PATCH (contract §4.4), re-score the whole Lab with run_reviews, and compare.
 """
 
