@@ -11,9 +11,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-SPEC_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "cekura-openapi-subset.json"
-)
+SPEC_PATH = Path(__file__).resolve().parent / "reference" / "cekura-openapi-subset.json"
 FIXTURES_PATH = SPEC_PATH.with_name("cekura-fixtures.json")
 
 
