@@ -1,0 +1,61 @@
+"""What the model sees: one full successful result per tool, pinned, so a change is a deliberate diff.
+
+Regenerate after an intended change with `UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_snapshots.py`.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from server.app import build_server
+from server.runtime import Runtime
+from server.settings import Settings
+
+pytestmark = pytest.mark.anyio
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+VOLATILE = [
+    (re.compile(r"prop_[0-9a-f]{12}"), "prop_<id>"),
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
+    (re.compile(r'"elapsed_s": [0-9.]+'), '"elapsed_s": 0'),
+]
+
+
+def _normalise(content: dict) -> str:
+    text = json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False)
+    for pattern, replacement in VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text + "\n"
+
+
+def _check(name: str, content: dict) -> None:
+    path = SNAPSHOTS / f"{name}.json"
+    text = _normalise(content)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(text)
+    assert path.exists(), f"no snapshot {path.name}; run with UPDATE_SNAPSHOTS=1 to create it"
+    assert text == path.read_text(), f"{name} result changed; review and UPDATE_SNAPSHOTS=1"
+
+
+async def test_each_tool_result_matches_its_snapshot(tmp_path):
+    runtime = Runtime(Settings(sandbox=True, state_dir=tmp_path))
+    calls = [
+        ("optimise_metric", {"metric_id": 101}),
+        ("diff_proposal", {"metric_id": 101}),
+        ("apply_if_not_regressed", {"metric_id": 101}),
+        ("revert_metric", {"metric_id": 101}),
+        ("optimise_metrics", {"metric_ids": [102, 103, 104, 105, 106]}),
+        ("answer_optimiser_questions", {"metric_id": 103, "answers": {"q_1": None}}),
+        ("cancel_optimisation", {"metric_id": 103}),
+    ]
+    try:
+        async with Client(build_server(runtime=runtime)) as client:
+            for name, args in calls:
+                result = await client.call_tool(name, args)
+                assert not result.is_error, (name, result.content)
+                _check(name, result.structured_content)
+    finally:
+        await runtime.aclose()
