@@ -15,7 +15,7 @@ from tools.ledger import ApplyRow, ProposalRow
 from tools.mapping import code_problems, patch_matches
 from tools.rescore import RescoreOutcome, rescore
 from tools.results import ApplyResult
-from tools.workflow import ProgressFn, Reporter, Workflow
+from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
 
 MAX_BROKEN_LIMIT = 10_000
 
@@ -72,6 +72,7 @@ def guard_reasons(
     return unsafe, regressed
 
 
+@reports_retries
 async def apply_if_not_regressed(
     wf: Workflow,
     metric_id: int,

@@ -11,7 +11,7 @@ from tools.apply import apply_if_not_regressed
 from tools.errors import WorkflowError, check_metric_id
 from tools.optimise import OnQuestions, optimise_metric
 from tools.results import BatchResult, MetricOutcome
-from tools.workflow import ProgressFn, Reporter, Workflow
+from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
 
 MAX_METRICS = 100
 APPLICABLE = ("proposed", "no_new_feedback")
@@ -29,6 +29,7 @@ def check_metric_ids(metric_ids: object) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+@reports_retries
 async def optimise_metrics(
     wf: Workflow,
     metric_ids: list[int],

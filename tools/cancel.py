@@ -6,9 +6,10 @@ from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.results import CancelResult
-from tools.workflow import Workflow
+from tools.workflow import Workflow, reports_retries
 
 
+@reports_retries
 async def cancel_optimisation(wf: Workflow, metric_id: int) -> CancelResult:
     """Ask Cekura to cancel the run holding the metric's slot, then free the slot."""
     check_metric_id(metric_id)

@@ -12,9 +12,10 @@ from tools.fingerprint import metric_fingerprint
 from tools.mapping import patch_matches, proposal_patch
 from tools.proposals import proposal_view
 from tools.results import DiffResult
-from tools.workflow import Workflow
+from tools.workflow import Workflow, reports_retries
 
 
+@reports_retries
 async def diff_proposal(
     wf: Workflow, metric_id: int, *, proposal_id: str | None = None, progress_id: str | None = None
 ) -> DiffResult:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from tools.cekura.errors import CekuraError, CekuraNotFound, CekuraOutcomeUnknown
+from tools.cekura.errors import (
+    CekuraError,
+    CekuraNotFound,
+    CekuraOutcomeUnknown,
+    CekuraServerError,
+)
 from tools.cekura.models import Metric, OptimiserProgress, Question
 from tools.errors import WorkflowError, check_metric_id
 from tools.evidence import evidence_for
@@ -19,8 +24,8 @@ from tools.mapping import proposal_patch
 from tools.polling import poll_until
 from tools.proposals import proposal_view
 from tools.results import OptimiseResult
-from tools.untrusted import bound
-from tools.workflow import ProgressFn, Reporter, Workflow
+from tools.untrusted import bound, quote_untrusted
+from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
 
 OnQuestions = Literal["stop", "skip"]
 MAX_WAIT_LIMIT_S = 6 * 3600
@@ -47,6 +52,7 @@ def _check_inputs(
     return sorted(set(test_set_ids))
 
 
+@reports_retries
 async def optimise_metric(
     wf: Workflow,
     metric_id: int,
@@ -161,7 +167,7 @@ async def _start(
         progress_id = await wf.client.start_optimisation(
             metric.id, test_set_ids=test_set_ids, metric_type=_metric_type(metric)
         )
-    except CekuraOutcomeUnknown:
+    except (CekuraOutcomeUnknown, CekuraServerError):
         wf.ledger.update_run(
             run.id, status="unknown", note="start sent, no answer", now=wf.clock.now()
         )
@@ -276,7 +282,11 @@ def _needs_answers(
 ) -> OptimiseResult:
     shown = [
         q.model_copy(
-            update={"question": bound(q.question, 1000), "context": bound(q.context, 1000) or None}
+            update={
+                "question": quote_untrusted(q.question, 1000),
+                "context": quote_untrusted(q.context, 1000) if q.context else None,
+                "options": [bound(o, 300) for o in q.options[:20]],
+            }
         )
         for q in questions[:20]
     ]
@@ -317,6 +327,7 @@ async def _settled(
         )
     if state.state == "failed" or state.output is None:
         reason = bound(state.error or "no reason given", 500)
+        said = quote_untrusted(state.error or "no reason given", 500)
         result = _result(
             wf,
             run,
@@ -325,7 +336,7 @@ async def _settled(
             polls,
             started,
             summary=f"Metric {metric.id}: the optimiser failed.",
-            warnings=[f"Cekura's optimiser said (untrusted data): {reason}"],
+            warnings=[f"Cekura's optimiser said: {said}"],
         )
         return _settle(wf, run, result, note=reason)
     metric = await _get_metric(wf, metric.id)

@@ -6,7 +6,7 @@ from tools.cekura.errors import CekuraBadRequest, CekuraError
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.results import AnswerResult
-from tools.workflow import Workflow
+from tools.workflow import Workflow, reports_retries
 
 MAX_ANSWERS = 100
 MAX_ANSWER_CHARS = 2000
@@ -29,6 +29,7 @@ def _check_answers(answers: object) -> dict[str, str | None]:
     return {k: (v if v is None or v.strip() else None) for k, v in answers.items()}
 
 
+@reports_retries
 async def answer_optimiser_questions(
     wf: Workflow, metric_id: int, answers: dict[str, str | None]
 ) -> AnswerResult:

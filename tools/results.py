@@ -38,6 +38,7 @@ class ToolResult(BaseModel):
     next_steps: list[str] = Field(
         default_factory=list, description="The calls that make sense next, if any"
     )
+    retries: int = Field(default=0, description="Requests to Cekura retried during this call")
 
 
 class TypeChange(BaseModel):
@@ -144,3 +145,4 @@ class BatchResult(BaseModel):
     counts: dict[str, int]
     metrics: list[MetricOutcome]
     elapsed_s: float = 0.0
+    retries: int = Field(default=0, description="Requests to Cekura retried during this call")

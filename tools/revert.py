@@ -9,11 +9,12 @@ from tools.ledger import ApplyRow
 from tools.mapping import patch_matches
 from tools.rescore import rescore
 from tools.results import RevertResult
-from tools.workflow import ProgressFn, Reporter, Workflow
+from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
 
 REVERTIBLE = ("applied", "applied_unverified")
 
 
+@reports_retries
 async def revert_metric(
     wf: Workflow,
     metric_id: int,

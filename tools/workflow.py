@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import anyio
+from pydantic import BaseModel
 
 from tools.cekura.client import CekuraClient
+from tools.cekura.tally import tally_retries
 from tools.ledger import Ledger
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -83,6 +86,23 @@ class Workflow:
     clock: Clock = field(default_factory=SystemClock)
     policy: Policy = field(default_factory=Policy)
     owner: str = field(default_factory=default_owner)
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def reports_retries(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+    """Make a workflow's result say how many requests to Cekura it had to retry."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: object, **kwargs: object) -> R:
+        with tally_retries() as tally:
+            result = await fn(*args, **kwargs)
+        if tally.count and hasattr(result, "retries"):
+            result.retries = tally.count
+        return result
+
+    return wrapper
 
 
 class Reporter:

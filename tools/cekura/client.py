@@ -51,6 +51,7 @@ from .models import (
 from .progress import parse_optimiser_progress, parse_run_reviews_progress
 from .responses import NotJSON, decode_json, error_for_response, excerpt, malformed, to_model
 from .retry import RETRYABLE_STATUSES, Deadline, backoff_delay
+from .tally import note_retry
 
 __all__ = ["DEFAULT_BASE_URL", "CekuraClient"]
 
@@ -315,6 +316,7 @@ class CekuraClient:
             )
             self.retries += 1
             self.last_call_retries += 1
+            note_retry()
             await self._sleep(delay)
 
     async def _attempt(
