@@ -17,10 +17,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="cekura-optimise",
         description="Improve Cekura metrics safely: optimise, diff, guarded apply, revert.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def verbosity(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
+
     def common(p: argparse.ArgumentParser) -> None:
+        verbosity(p)
         p.add_argument("--sandbox", action="store_true", help="use the built-in sandbox, no key")
         p.add_argument("--read-only", action="store_true", default=None, help="never write")
         p.add_argument("--state-dir", help="ledger directory (CEKURA_OPTIMISE_STATE_DIR)")
@@ -41,9 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--diffs", action="store_true", help="also print the proposed diffs")
 
-    sub.add_parser("demo", help="run the whole workflow on the built-in sandbox")
+    verbosity(sub.add_parser("demo", help="run the whole workflow on the built-in sandbox"))
 
     sandbox = sub.add_parser("sandbox", help="serve the sandbox Cekura API on loopback")
+    verbosity(sandbox)
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--faults", default="", help="fault spec, e.g. '429x2@metric_get'")
