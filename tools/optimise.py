@@ -264,7 +264,14 @@ async def _follow(
         if state.state == "paused":
             fresh = [q for q in state.questions if q.id not in skipped]
             if on_questions == "skip" and fresh:
-                await wf.client.answer_questions(progress_id, {q.id: None for q in fresh})
+                try:
+                    await wf.client.answer_questions(progress_id, {q.id: None for q in fresh})
+                except CekuraError as exc:
+                    wf.ledger.update_run(run.id, status="paused", now=wf.clock.now())
+                    raise WorkflowError(
+                        explain(exc, f"skipping the questions of run {progress_id}")
+                        + " The run is kept; calling optimise_metric again resumes it."
+                    ) from exc
                 skipped.update(q.id for q in fresh)
                 warnings.append(f"Skipped {len(fresh)} optimiser question(s): {sorted(skipped)}.")
                 continue

@@ -1,4 +1,4 @@
-"""Polling a remote job until it settles, with back-off, a deadline and heartbeat progress."""
+"""Polling a remote job until it settles, on a learned schedule, with a deadline and heartbeats."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from tools.poll_schedule import Schedule
 from tools.workflow import Clock, PollPolicy, Reporter
 
 T = TypeVar("T")
@@ -29,30 +30,46 @@ async def poll_until(
     policy: PollPolicy,
     deadline: float,
     report: Reporter,
+    started_at: float | None = None,
 ) -> PollOutcome[T]:
-    """Fetch now, then after each back-off interval, until `settled` or `deadline` (clock time).
+    """Fetch, then again after each wait the schedule gives, until `settled` or `deadline`.
 
-    Between polls a heartbeat notification goes out every `policy.heartbeat_s`, so a caller's idle
+    Without `started_at` (clock time the job started) the first fetch is immediate; with it, the
+    first fetch waits while the schedule expects no job of that age to have finished. Between
+    polls a heartbeat notification goes out every `policy.heartbeat_s`, so a caller's idle
     watchdog never sees a silent gap even while the remote status stays the same.
     """
+    origin = clock.now() if started_at is None else started_at
+    schedule = Schedule(policy, knows_start=started_at is not None)
+    first = min(schedule.first_wait(clock.now() - origin), max(0.0, deadline - clock.now()))
+    if first > 0:
+        await _wait(clock, policy, first, report, "waiting before the first status check")
     value = await fetch()
     polls = 1
+    previous_age: float | None = None
+    age = clock.now() - origin
     await report(describe(value))
-    for wait in policy.intervals():
+    while True:
         if settled(value):
+            schedule.observe(previous_age, age)
             return PollOutcome(value, polls, timed_out=False)
         remaining = deadline - clock.now()
         if remaining <= 0:
             return PollOutcome(value, polls, timed_out=True)
-        wait = min(wait, remaining)
-        slept = 0.0
-        while slept < wait:
-            chunk = min(policy.heartbeat_s, wait - slept)
-            await clock.sleep(chunk)
-            slept += chunk
-            if slept < wait:
-                await report(f"{describe(value)} (still waiting)")
+        wait = min(schedule.next_wait(age), remaining)
+        await _wait(clock, policy, wait, report, f"{describe(value)} (still waiting)")
         value = await fetch()
         polls += 1
+        previous_age, age = age, clock.now() - origin
         await report(describe(value))
-    raise AssertionError("unreachable: intervals() never ends")
+
+
+async def _wait(clock: Clock, policy: PollPolicy, wait: float, report: Reporter, note: str) -> None:
+    """Sleep `wait` seconds in heartbeat-sized chunks, reporting `note` between them."""
+    slept = 0.0
+    while slept < wait:
+        chunk = min(policy.heartbeat_s, wait - slept)
+        await clock.sleep(chunk)
+        slept += chunk
+        if slept < wait:
+            await report(note)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from tools.cekura.client import CekuraClient
 from tools.cekura.tally import tally_retries
 from tools.ledger import Ledger
+from tools.poll_schedule import RunTimes
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -47,6 +48,9 @@ class PollPolicy:
     factor: float = 1.5
     max_s: float = 30.0
     heartbeat_s: float = 15.0
+    # Once runs have been seen to finish, poll where they finished (tools/poll_schedule.py).
+    learn: bool = True
+    run_times: RunTimes = field(default_factory=RunTimes, compare=False, repr=False)
 
     def intervals(self):
         """The wait before each successive poll."""

@@ -1,0 +1,249 @@
+"""Soak: optimise-and-apply cycles under seeded random faults, several workers sharing one ledger.
+
+Not a test: it reports what happened. Three counts must be zero: duplicate runs started (a second
+optimiser run started for a metric while one was still going), silent regressions (a metric left
+scoring worse than before without any result saying so) and unhandled exceptions. A duplicate is
+counted when a start finds a run of the same metric going whose progress id our ledger knew; runs
+whose start got no answer (so we never learned their id) are released after the unknown-start
+window, shortened here so the soak exercises it, and are counted on their own line.
+
+    .venv/bin/python -m benchmarks.soak --seconds 60 --workers 4 --seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+
+from sandbox import Fault, SandboxState, sandbox_transport
+from sandbox.judge import evaluate, is_correct
+from tools.apply import apply_if_not_regressed
+from tools.cekura.client import CekuraClient
+from tools.errors import WorkflowError
+from tools.ledger import Ledger
+from tools.optimise import optimise_metric
+from tools.revert import revert_metric
+from tools.workflow import Policy, PollPolicy, Workflow
+
+METRICS = (101, 102, 103, 104, 105, 106)
+ROUTES = (
+    "metric_get",
+    "process_feedbacks",
+    "process_feedbacks_progress",
+    "metric_history",
+    "metric_patch",
+    "metric_restore",
+    "run_reviews",
+    "run_reviews_progress",
+    "process_feedbacks_answer",
+)
+DISCLOSED = frozenset({"failed", "applied_unverified"})
+
+
+@dataclass
+class Tally:
+    """What the soak observed."""
+
+    cycles: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    refusals: Counter[str] = field(default_factory=Counter)
+    cycle_s: list[float] = field(default_factory=list)
+    unhandled: list[str] = field(default_factory=list)
+    starts: list[tuple[int, set[str]]] = field(default_factory=list)
+    disclosed: dict[int, set[str]] = field(default_factory=dict)
+
+
+def true_score(state: SandboxState, metric_id: int) -> tuple[int, int]:
+    """The metric's real accuracy now: its live configuration judged on every labelled row."""
+    metric = state.metric(metric_id)
+    labelled = [r for r in metric["reviews"] if r.get("expected_value") is not None]
+    correct = sum(
+        is_correct(evaluate(metric, r["test_set"]["transcript"]).actual_value, r["expected_value"])
+        for r in labelled
+    )
+    return correct, len(labelled)
+
+
+def watch_starts(state: SandboxState, tally: Tally) -> None:
+    """Record, for every optimiser start, the runs of the same metric still going at that moment."""
+    original = state.start_optimisation
+
+    def start(metric_id: int, *args, **kwargs):
+        live = {
+            j.progress_id
+            for j in state.optimiser_jobs.values()
+            if j.metric_id == metric_id and j.status in ("in_progress", "paused")
+        }
+        tally.starts.append((metric_id, live))
+        return original(metric_id, *args, **kwargs)
+
+    state.start_optimisation = start  # type: ignore[method-assign]
+
+
+def relabel(state: SandboxState, metric_id: int, rng: random.Random) -> None:
+    """A reviewer edits a feedback note in the Lab, so the next optimisation has new input."""
+    rows = [r for r in state.metric(metric_id)["reviews"] if r.get("feedback")]
+    if rows:
+        row = rng.choice(rows)
+        note = row["feedback"]
+        row["feedback"] = note.rstrip() if note.endswith(" ") else note + " "
+
+
+def known_progress_ids(ledger_path: Path) -> set[str]:
+    """Every progress id the ledger learned (from the run rows; read-only)."""
+    import sqlite3
+
+    with sqlite3.connect(ledger_path) as db:
+        return {pid for (pid,) in db.execute("SELECT progress_id FROM runs") if pid}
+
+
+def random_fault(rng: random.Random) -> Fault:
+    """One fault drawn from the menu of things Cekura and the network do."""
+    route = rng.choice(ROUTES)
+    kind = rng.choice(["429", "5xx", "5xx", "drop", "drop_after", "latency", "html", "truncated"])
+    if kind == "429":
+        return Fault(route=route, kind="429", times=rng.randint(1, 3), retry_after=0.05)
+    if kind == "5xx":
+        return Fault(
+            route=route, kind="5xx", status=rng.choice([500, 502, 503]), times=rng.randint(1, 3)
+        )
+    if kind == "latency":
+        return Fault(route=route, kind="latency", delay_s=rng.uniform(0.005, 0.05), times=3)
+    return Fault(route=route, kind=kind, times=1)
+
+
+async def cycle(
+    wf: Workflow, state: SandboxState, metric_id: int, rng: random.Random, tally: Tally
+) -> None:
+    """Optimise, apply through the guard, and sometimes revert so later cycles have work."""
+    started = time.monotonic()
+    if rng.random() < 0.8:
+        relabel(state, metric_id, rng)
+    try:
+        optimised = await optimise_metric(wf, metric_id, on_questions="skip", max_wait_s=20)
+        tally.statuses[f"optimise:{optimised.status}"] += 1
+        if optimised.proposal_id and optimised.status in ("proposed", "no_new_feedback"):
+            applied = await apply_if_not_regressed(wf, metric_id, proposal_id=optimised.proposal_id)
+            tally.statuses[f"apply:{applied.status}"] += 1
+            if applied.status in DISCLOSED:
+                tally.disclosed.setdefault(metric_id, set()).add(applied.status)
+            live = ("applied", "applied_unverified", "already_applied", "failed")
+            if applied.status in live and rng.random() < 0.9:
+                reverted = await revert_metric(wf, metric_id)
+                tally.statuses[f"revert:{reverted.status}"] += 1
+    except WorkflowError as exc:
+        tally.refusals[str(exc).split(":")[0][:60]] += 1
+        await anyio.sleep(0.2)
+    except Exception as exc:
+        tally.unhandled.append(f"{type(exc).__name__}: {exc}")
+    tally.cycles += 1
+    tally.cycle_s.append(time.monotonic() - started)
+
+
+async def worker(
+    name: str,
+    ledger_path: Path,
+    state: SandboxState,
+    deadline: float,
+    max_cycles: int,
+    seed: int,
+    tally: Tally,
+) -> None:
+    rng = random.Random(seed)
+    fast = PollPolicy(initial_s=0.01, factor=1.5, max_s=0.05, heartbeat_s=15)
+    async with CekuraClient(
+        "soak-key",
+        "http://sandbox.soak",
+        transport=sandbox_transport(state),
+        backoff_initial_s=0.01,
+        backoff_max_s=0.1,
+        deadline_s=10,
+    ) as client:
+        policy = Policy(
+            poll=fast, run_reviews_poll=fast, verify_timeout_s=20, unknown_start_window_s=2.0
+        )
+        wf = Workflow(client=client, ledger=Ledger(ledger_path), owner=name, policy=policy)
+        while time.monotonic() < deadline and tally.cycles < max_cycles:
+            if rng.random() < 0.3:
+                state.faults.add(random_fault(rng))
+            await cycle(wf, state, rng.choice(METRICS), rng, tally)
+
+
+async def soak(seconds: float, workers: int, max_cycles: int, seed: int) -> Tally:
+    state = SandboxState.seeded(optimiser_polls=2, run_reviews_polls=1)
+    before = {m: true_score(state, m) for m in METRICS}
+    tally = Tally()
+    watch_starts(state, tally)
+    deadline = time.monotonic() + seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger_path = Path(tmp) / "ledger.sqlite3"
+        Ledger(ledger_path)
+        async with anyio.create_task_group() as tg:
+            for i in range(workers):
+                tg.start_soon(
+                    worker,
+                    f"worker-{i}",
+                    ledger_path,
+                    state,
+                    deadline,
+                    max_cycles,
+                    seed * 1000 + i,
+                    tally,
+                )
+        known = known_progress_ids(ledger_path)
+    tally.duplicates = sum(bool(live & known) for _, live in tally.starts)  # type: ignore[attr-defined]
+    unknown_ids = set().union(*(live - known for _, live in tally.starts))
+    tally.released = len(unknown_ids)  # type: ignore[attr-defined]
+    tally.faults = sum(1 for r in state.requests if r.fault)  # type: ignore[attr-defined]
+    tally.regressions = [  # type: ignore[attr-defined]
+        (m, before[m], true_score(state, m))
+        for m in METRICS
+        if true_score(state, m)[0] < before[m][0] and m not in tally.disclosed
+    ]
+    return tally
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--cycles", type=int, default=10_000, help="stop after this many")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    tally = anyio.run(soak, args.seconds, args.workers, args.cycles, args.seed)
+    silent = tally.regressions  # type: ignore[attr-defined]
+    print(f"cycles                 {tally.cycles}")
+    print(f"faults injected        {tally.faults}")  # type: ignore[attr-defined]
+    print(f"duplicate runs started {tally.duplicates}")  # type: ignore[attr-defined]
+    print(f"unknown starts later released {tally.released}")  # type: ignore[attr-defined]
+    print(f"silent regressions     {len(silent)} {silent or ''}")
+    print(f"unhandled exceptions   {len(tally.unhandled)} {tally.unhandled[:3] or ''}")
+    print(
+        f"cycle time p50 / p95   {statistics.median(tally.cycle_s or [0]):.3f}s / "
+        f"{percentile(tally.cycle_s, 0.95):.3f}s"
+    )
+    print(
+        "outcomes               " + ", ".join(f"{k} {v}" for k, v in sorted(tally.statuses.items()))
+    )
+    print(
+        "refusals (ToolErrors)  " + ", ".join(f"{v}× {k}" for k, v in tally.refusals.most_common(5))
+    )
+    bad = tally.duplicates or silent or tally.unhandled  # type: ignore[attr-defined]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

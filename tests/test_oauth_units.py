@@ -1,0 +1,351 @@
+"""OAuth mode's parts on their own: settings and refusals, keys and hashes, buckets, the store,
+redirect-URI rules, key checks and per-tenant workflows."""
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+from e2e import ROOT
+from mcp.server.auth.provider import AccessToken, RegistrationError
+from pydantic import SecretStr
+
+from sandbox import SandboxState, start_background
+from server.cli import main
+from server.oauth import OAuthConfig, build_oauth
+from server.oauth.config import check_public_url
+from server.oauth.crypto import DecryptError, Keyring, digest, new_token
+from server.oauth.keycheck import cekura_key_checker, normalise_key
+from server.oauth.provider import check_redirect_uri
+from server.oauth.ratelimit import TokenBuckets
+from server.oauth.store import Code, Grant, NewToken, OAuthStore
+from server.oauth.tenancy import TenantKeyError
+from server.runtime import Runtime
+from server.settings import Settings, SettingsError
+from tools.errors import WorkflowError
+
+pytestmark = pytest.mark.anyio
+SECRET = "unit-secret-0123456789abcdef0123456789"
+
+
+# settings and refusals ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://optimise.example.com", "https://optimise.example.com"),
+        ("https://Optimise.Example.com/", "https://optimise.example.com"),
+        ("https://optimise.example.com:443", "https://optimise.example.com"),
+        ("https://optimise.example.com:8443", "https://optimise.example.com:8443"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http://localhost:8000/", "http://localhost:8000"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+    ],
+)
+def test_public_urls_we_accept(given, expected):
+    assert check_public_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ("", "--public-url"),
+        ("http://optimise.example.com", "https://"),
+        ("http://10.0.0.5:8000", "https://"),
+        ("ftp://optimise.example.com", "https://"),
+        ("https://optimise.example.com/mcp", "no path"),
+        ("https://optimise.example.com/?a=1", "query"),
+        ("https://user:pw@optimise.example.com", "credentials"),
+    ],
+)
+def test_public_urls_we_refuse(given, words):
+    with pytest.raises(SettingsError, match=words):
+        check_public_url(given)
+
+
+def test_the_secret_is_required_and_long_enough():
+    with pytest.raises(SettingsError, match="CEKURA_OPTIMISE_SECRET"):
+        OAuthConfig.from_env("https://o.example.com", env={})
+    with pytest.raises(SettingsError, match="at least 32"):
+        OAuthConfig.from_env("https://o.example.com", env={"CEKURA_OPTIMISE_SECRET": "short"})
+    env = {
+        "CEKURA_OPTIMISE_SECRET": SECRET,
+        "CEKURA_OPTIMISE_OAUTH_ACCESS_TTL": "60",
+        "CEKURA_OPTIMISE_OAUTH_RATE_LIMIT": "5",
+    }
+    config = OAuthConfig.from_env(None, env={**env, "CEKURA_OPTIMISE_PUBLIC_URL": "https://o.ex"})
+    assert config.resource_url == "https://o.ex/mcp"
+    assert (config.access_ttl_s, config.rate_limit_per_minute) == (60, 5)
+    assert SECRET not in repr(config)
+    with pytest.raises(SettingsError, match="CEKURA_OPTIMISE_OAUTH_CODE_TTL"):
+        OAuthConfig.from_env("https://o.ex", env={**env, "CEKURA_OPTIMISE_OAUTH_CODE_TTL": "0"})
+
+
+def test_serve_refuses_to_start_without_the_secret(tmp_path):
+    env = {"PATH": "", "HOME": str(tmp_path), "CEKURA_OPTIMISE_STATE_DIR": str(tmp_path)}
+    args = ["--transport", "http", "--oauth", "--public-url", "https://optimise.example.com"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "CEKURA_OPTIMISE_SECRET" in proc.stderr and "openssl rand -hex 32" in proc.stderr
+    assert not (tmp_path / "ledger.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (["--oauth", "--public-url", "https://o.example.com"], {}, "--transport http"),
+        (["--transport", "http", "--public-url", "https://o.example.com"], {}, "only with --oauth"),
+        (
+            ["--transport", "http", "--oauth", "--public-url", "https://o.example.com"],
+            {"CEKURA_OPTIMISE_HTTP_TOKEN": "t"},
+            "do not mix",
+        ),
+        (
+            ["--transport", "http", "--oauth", "--sandbox", "--public-url", "https://o.ex"],
+            {},
+            "cekura-optimise sandbox",
+        ),
+        (["--transport", "http", "--oauth", "--public-url", "http://o.example.com"], {}, "https"),
+        (["--transport", "http", "--oauth"], {}, "--public-url"),
+    ],
+)
+def test_serve_refusals_exit_2_with_one_clear_line(args, env, words, monkeypatch, capsys, tmp_path):
+    for name in ("CEKURA_OPTIMISE_HTTP_TOKEN", "CEKURA_OPTIMISE_PUBLIC_URL", "CEKURA_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CEKURA_OPTIMISE_SECRET", SECRET)
+    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and SECRET not in err
+
+
+# keys and hashes ------------------------------------------------------------------------------
+
+
+def test_keyring_encrypts_detects_tampering_and_names_tenants():
+    ring = Keyring(SECRET)
+    sealed = ring.encrypt("ck_live_abc")
+    assert "ck_live_abc" not in sealed and ring.decrypt(sealed) == "ck_live_abc"
+    tampered = sealed[:30] + ("A" if sealed[30] != "A" else "B") + sealed[31:]
+    with pytest.raises(DecryptError):
+        ring.decrypt(tampered)
+    with pytest.raises(DecryptError):
+        Keyring(SECRET + "-rotated").decrypt(sealed)
+    with pytest.raises(DecryptError):
+        ring.decrypt("not a fernet token")
+    assert ring.tenant_id("ck_a") == Keyring(SECRET).tenant_id("ck_a")
+    assert ring.tenant_id("ck_a") != ring.tenant_id("ck_b")
+    assert ring.tenant_id("ck_a") != Keyring(SECRET + "x").tenant_id("ck_a")
+    assert "ck_a" not in ring.tenant_id("ck_a") and len(ring.tenant_id("ck_a")) == 24
+    assert SECRET not in repr(ring)
+
+
+def test_csrf_tokens_fit_one_request_and_one_browser():
+    ring = Keyring(SECRET)
+    token = ring.csrf_token("req-1", "nonce-1")
+    assert ring.csrf_ok(token, "req-1", "nonce-1")
+    assert not ring.csrf_ok(token, "req-2", "nonce-1")
+    assert not ring.csrf_ok(token, "req-1", "nonce-2")
+    assert not ring.csrf_ok("", "req-1", "nonce-1")
+    assert not ring.csrf_ok(token, "req-1", "")
+
+
+def test_tokens_are_random_and_stored_as_sha256():
+    a, b = new_token("coa_"), new_token("coa_")
+    assert a != b and a.startswith("coa_") and len(a) > 40
+    assert len(digest(a)) == 64 and a not in digest(a)
+
+
+# rate limit -----------------------------------------------------------------------------------
+
+
+def test_token_buckets_refuse_then_refill():
+    now = [0.0]
+    buckets = TokenBuckets(3, clock=lambda: now[0])
+    key = ("token", "10.0.0.1")
+    assert [buckets.take(key) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = buckets.take(key)
+    assert 19 < wait <= 20  # one request per 20 s at 3 per minute
+    assert buckets.take(("token", "10.0.0.2")) == 0.0  # other addresses are unaffected
+    assert buckets.take(("consent", "10.0.0.1")) == 0.0  # and other endpoint groups
+    now[0] += 20
+    assert buckets.take(key) == 0.0
+    assert buckets.take(key) > 0
+
+
+# store ----------------------------------------------------------------------------------------
+
+
+def _grant(store: OAuthStore, grant_id: str, now: float, code_ttl: float = 60) -> str:
+    code = new_token("coc_")
+    store.add_grant_with_code(
+        Grant(grant_id, "client-1", "sealed", ["optimise"], now),
+        digest(code),
+        Code(
+            grant_id,
+            "client-1",
+            "http://127.0.0.1/cb",
+            "c" * 43,
+            ["optimise"],
+            now + code_ttl,
+            None,
+        ),
+    )
+    return code
+
+
+def test_codes_redeem_once_and_refresh_rotates_once(tmp_path):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    code = _grant(store, "g1", 100.0)
+    pair = [NewToken(digest("a1"), "access", 200.0), NewToken(digest("r1"), "refresh", 900.0)]
+    assert store.redeem_code(digest(code), "client-1", ["optimise"], pair, 101.0)
+    assert not store.redeem_code(digest(code), "client-1", ["optimise"], pair, 102.0)
+    assert store.code(digest(code)).used_at == 101.0
+    again = [NewToken(digest("a2"), "access", 300.0), NewToken(digest("r2"), "refresh", 900.0)]
+    assert store.rotate_refresh(digest("r1"), ["optimise"], again, 150.0)
+    assert not store.rotate_refresh(digest("r1"), ["optimise"], again, 151.0)
+    assert store.token(digest("a1"), "access") is None  # the old access token went with it
+    assert store.token(digest("r1"), "refresh").rotated_at == 150.0  # kept, to spot a replay
+    assert store.token(digest("a2"), "access").grant_id == "g1"
+
+
+def test_expired_codes_cannot_be_redeemed(tmp_path):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    code = _grant(store, "g1", 100.0, code_ttl=10)
+    pair = [NewToken(digest("a"), "access", 999.0), NewToken(digest("r"), "refresh", 999.0)]
+    assert not store.redeem_code(digest(code), "client-1", ["optimise"], pair, 111.0)
+    assert not store.redeem_code(digest(code), "client-2", ["optimise"], pair, 101.0)
+
+
+def test_purge_forgets_what_can_no_longer_be_used(tmp_path):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    store.add_pending(digest("p"), "client-1", {"state": "s"}, expires_at=50.0)
+    _grant(store, "unused", 0.0, code_ttl=60)  # its code expires unused at 60
+    live = _grant(store, "live", 0.0)
+    rows = [NewToken(digest("a"), "access", 70.0), NewToken(digest("r"), "refresh", 1000.0)]
+    store.redeem_code(digest(live), "client-1", ["optimise"], rows, 1.0)
+    store.purge(100.0)
+    assert store.pending(digest("p"), 0.0) is None
+    assert store.grant("unused") is None  # and its encrypted key with it
+    assert store.grant("live") is not None
+    assert store.token(digest("a"), "access") is None
+    assert store.token(digest("r"), "refresh") is not None
+    store.revoke_grant("live")
+    assert store.grant("live") is None and store.token(digest("r"), "refresh") is None
+
+
+def test_a_pending_consent_is_taken_once(tmp_path):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    store.add_pending(digest("p"), "client-1", {"state": "s"}, expires_at=50.0)
+    assert store.count_attempt(digest("p")) == 1
+    assert store.take_pending(digest("p"), 10.0).params == {"state": "s"}
+    assert store.take_pending(digest("p"), 10.0) is None
+
+
+# redirect URIs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://claude.ai/api/mcp/auth_callback",
+        "http://localhost:53682/callback",
+        "http://127.0.0.1:9000/cb",
+        "cursor://anysphere.cursor-retrieval/oauth/callback",
+    ],
+)
+def test_redirect_uris_we_register(uri):
+    check_redirect_uri(uri)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://claude.ai/callback",
+        "http://192.168.1.5/cb",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "https://ok.example/cb#fragment",
+        "https:///no-host",
+        "https://ok.example/" + "x" * 2100,
+    ],
+)
+def test_redirect_uris_we_refuse(uri):
+    with pytest.raises(RegistrationError):
+        check_redirect_uri(uri)
+
+
+# key check ------------------------------------------------------------------------------------
+
+
+def test_pasted_keys_are_trimmed_and_checked_for_shape():
+    assert normalise_key("  ck_live_1  \n") == ("ck_live_1", None)
+    assert normalise_key("")[1].outcome == "invalid"
+    assert normalise_key("ck live")[1].outcome == "invalid"
+    assert normalise_key("x" * 600)[1].outcome == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"), [(200, "ok"), (401, "rejected"), (403, "rejected"), (404, "unavailable")]
+)
+async def test_the_key_check_is_one_get_and_says_whose_move_it_is(status, outcome):
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json=[] if status == 200 else {"detail": "no"})
+
+    check = cekura_key_checker("https://api.cekura.test", transport=httpx.MockTransport(answer))
+    verdict = await check("ck_live_check_1")
+    assert verdict.outcome == outcome
+    assert "ck_live_check_1" not in verdict.message
+    assert [(r.method, r.url.path) for r in seen] == [("GET", "/test_framework/v2/metrics/")]
+    assert seen[0].headers["x-cekura-api-key"] == "ck_live_check_1"
+
+
+# tenants --------------------------------------------------------------------------------------
+
+
+def _token(subject: str | None) -> AccessToken:
+    return AccessToken(token="t", client_id="c", scopes=["optimise"], subject=subject)
+
+
+async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
+    state = SandboxState.seeded(api_keys=["ck_one", "ck_two"])
+    with start_background(state) as sandbox:
+        settings = Settings(base_url=sandbox.url, state_dir=tmp_path, api_key="ck_shared")
+        config = OAuthConfig(public_url="http://127.0.0.1:1", secret=SecretStr(SECRET))
+        oauth = build_oauth(config, settings.ledger_path(), settings.base_url)
+        ring = Keyring(SECRET)
+        for grant_id, key in (("g-one", "ck_one"), ("g-two", "ck_two"), ("g-one-again", "ck_one")):
+            oauth.store.add_grant_with_code(
+                Grant(grant_id, "c", ring.encrypt(key), ["optimise"], 0.0),
+                digest(grant_id),
+                Code(grant_id, "c", "http://127.0.0.1/cb", "c" * 43, ["optimise"], 9e9, None),
+            )
+        runtime = Runtime(settings, tenants=oauth.tenants)
+        one = runtime.workflow(_token("g-one"))
+        two = runtime.workflow(_token("g-two"))
+        assert one is not two and runtime.workflow(_token("g-one-again")) is one
+        assert one.ledger.path != two.ledger.path
+        assert one.ledger.path.parent.parent == tmp_path / "tenants"
+        assert one.ledger.path.parent.name == ring.tenant_id("ck_one")
+        assert (await one.client.list_metrics()) and (await two.client.list_metrics())
+        with pytest.raises(WorkflowError, match="no OAuth access token"):
+            runtime.workflow(None)  # never falls back to the server's own key
+        with pytest.raises(TenantKeyError, match="revoked"):
+            runtime.workflow(_token("g-gone"))
+        with pytest.raises(TenantKeyError, match="revoked"):
+            runtime.workflow(_token(None))
+        await runtime.aclose()
+    assert runtime.multi_tenant and not Runtime(settings).multi_tenant
