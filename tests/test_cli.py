@@ -49,7 +49,9 @@ def test_run_exits_1_when_a_metric_fails(env, capsys):
     assert "101\tfailed" in out and "105\tunchanged" in out
 
 
-@pytest.mark.parametrize("metrics", ["abc", "0", "", "1.5"])
+@pytest.mark.parametrize(
+    "metrics", ["abc", "0", "", "1.5", "-3", ",".join(map(str, range(1, 102)))]
+)
 def test_bad_metric_ids_exit_2_and_touch_nothing(env, capsys, metrics):
     assert main(["run", "--metrics", metrics, "--sandbox"]) == 2
     assert "--metrics" in capsys.readouterr().err

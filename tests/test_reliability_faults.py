@@ -79,3 +79,14 @@ async def test_a_rescore_start_that_fails_is_reported_unverified_not_repeated(tm
         assert result.status == "applied_unverified"
         assert any("re-score" in x for x in result.warnings)
         assert w.state.count("run_reviews") == 1
+
+
+async def test_cancel_recovers_from_a_burst(tmp_path):
+    from tools.cancel import cancel_optimisation
+
+    async with sandbox_world(tmp_path) as w:
+        w.state.faults.stuck_run(101)
+        await optimise_metric(w.wf, 101, max_wait_s=30)
+        w.state.faults.add(Fault(route="process_feedbacks_cancel", kind="5xx", status=503, times=2))
+        result = await cancel_optimisation(w.wf, 101)
+        assert result.status == "cancelled" and result.retries == 2
