@@ -1,8 +1,16 @@
-"""Shared test set-up: every async test runs on anyio's asyncio backend."""
+"""Shared test set-up: async tests run on anyio's asyncio backend; e2e tests share a loopback sandbox."""
 
 import pytest
+from e2e import loopback_sandbox
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def loopback():
+    """The seeded sandbox served on 127.0.0.1 for the tests of one module."""
+    with loopback_sandbox() as server:
+        yield server

@@ -6,7 +6,7 @@ import sys
 import httpx
 import httpx2
 import pytest
-from e2e import ROOT, http_server, loopback_sandbox, server_env
+from e2e import ROOT, http_server, server_env
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -14,14 +14,8 @@ pytestmark = pytest.mark.anyio
 TOKEN = "e2e-bearer-0c1d2e3f"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with loopback_sandbox() as server:
-        yield server
-
-
-async def test_http_needs_the_bearer_token(sandbox, tmp_path):
-    env = server_env(sandbox.url, tmp_path, CEKURA_OPTIMISE_HTTP_TOKEN=TOKEN)
+async def test_http_needs_the_bearer_token(loopback, tmp_path):
+    env = server_env(loopback.url, tmp_path, CEKURA_OPTIMISE_HTTP_TOKEN=TOKEN)
     with http_server(env) as url:
         body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
         async with httpx.AsyncClient() as raw:
@@ -40,10 +34,10 @@ async def test_http_needs_the_bearer_token(sandbox, tmp_path):
     assert result.structured_content["status"] == "proposed"
 
 
-def test_refuses_a_public_address_without_a_token(sandbox, tmp_path):
+def test_refuses_a_public_address_without_a_token(loopback, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "server", "--transport", "http", "--host", "0.0.0.0"],
-        env=server_env(sandbox.url, tmp_path),
+        env=server_env(loopback.url, tmp_path),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -3,34 +3,28 @@
 import sys
 
 import pytest
-from e2e import API_KEY, READ_ONLY_PASS, ROOT, loopback_sandbox, server_env
+from e2e import API_KEY, READ_ONLY_PASS, ROOT, server_env
 from mcp import Client, StdioServerParameters
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with loopback_sandbox() as server:
-        yield server
-
-
-def _params(sandbox, tmp_path, **extra):
+def _params(loopback, tmp_path, **extra):
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "server"],
-        env=server_env(sandbox.url, tmp_path, **extra),
+        env=server_env(loopback.url, tmp_path, **extra),
         cwd=str(ROOT),
     )
 
 
-async def test_routine_over_stdio_reports_each_seeded_metric(sandbox, tmp_path):
+async def test_routine_over_stdio_reports_each_seeded_metric(loopback, tmp_path):
     progress = []
 
     async def on_progress(value, total, message):
         progress.append(message)
 
-    async with Client(_params(sandbox, tmp_path)) as client:
+    async with Client(_params(loopback, tmp_path)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert len(tools) == 7
         assert tools["diff_proposal"].annotations.read_only_hint is True
@@ -45,11 +39,11 @@ async def test_routine_over_stdio_reports_each_seeded_metric(sandbox, tmp_path):
         assert "metric_ids=[101, 102]" in prompt.messages[0].content.text
     assert len(progress) >= len(READ_ONLY_PASS)
     assert any("6/6 metrics done" in (m or "") for m in progress)
-    assert sandbox.state.count("metric_patch") == 0
+    assert loopback.state.count("metric_patch") == 0
 
 
-async def test_key_never_reaches_what_the_client_sees(sandbox, tmp_path):
-    async with Client(_params(sandbox, tmp_path)) as client:
+async def test_key_never_reaches_what_the_client_sees(loopback, tmp_path):
+    async with Client(_params(loopback, tmp_path)) as client:
         bad = await client.call_tool("diff_proposal", {"metric_id": 424242})
         ok = await client.call_tool("optimise_metric", {"metric_id": 105})
     assert bad.is_error and "no metric 424242" in bad.content[0].text

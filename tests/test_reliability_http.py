@@ -4,7 +4,7 @@ import hmac
 
 import httpx
 import pytest
-from e2e import http_server, loopback_sandbox, server_env
+from e2e import http_server, server_env
 
 from server.http import BearerAuth, is_loopback
 
@@ -12,14 +12,8 @@ pytestmark = pytest.mark.anyio
 TOKEN = "http-token-4b5c6d7e8f90"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with loopback_sandbox() as server:
-        yield server
-
-
-async def test_wrong_or_missing_token_is_401_and_oversized_bodies_are_refused(sandbox, tmp_path):
-    env = server_env(sandbox.url, tmp_path, CEKURA_OPTIMISE_HTTP_TOKEN=TOKEN)
+async def test_wrong_or_missing_token_is_401_and_oversized_bodies_are_refused(loopback, tmp_path):
+    env = server_env(loopback.url, tmp_path, CEKURA_OPTIMISE_HTTP_TOKEN=TOKEN)
     with http_server(env) as url:
         body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
         headers = {
@@ -69,7 +63,7 @@ async def test_token_is_compared_in_constant_time(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("host", "loopback"),
+    ("host", "expected"),
     [
         ("127.0.0.1", True),
         ("127.8.9.10", True),
@@ -80,8 +74,8 @@ async def test_token_is_compared_in_constant_time(monkeypatch):
         ("example.com", False),
     ],
 )
-def test_loopback_detection(host, loopback):
-    assert is_loopback(host) is loopback
+def test_loopback_detection(host, expected):
+    assert is_loopback(host) is expected
 
 
 async def test_read_only_mode_refuses_every_destructive_tool_before_any_request(tmp_path):
@@ -92,7 +86,8 @@ async def test_read_only_mode_refuses_every_destructive_tool_before_any_request(
     from server.settings import Settings
 
     runtime = Runtime(Settings(sandbox=True, read_only=True, state_dir=tmp_path))
-    state = (runtime.workflow(), runtime.sandbox_state)[1]
+    runtime.workflow()
+    state = runtime.sandbox_state
     calls = [
         ("apply_if_not_regressed", {"metric_id": 101}),
         ("revert_metric", {"metric_id": 101}),

@@ -1,6 +1,7 @@
 """diff_proposal, cancel_optimisation, answer_optimiser_questions and optimise_metrics on the sandbox."""
 
 import pytest
+from e2e import READ_ONLY_PASS
 
 from support import sandbox_world
 from tools.batch import optimise_metrics
@@ -12,14 +13,6 @@ from tools.questions import answer_optimiser_questions
 
 pytestmark = pytest.mark.anyio
 
-READ_ONLY_PASS = {
-    101: "proposed",
-    102: "proposed",
-    103: "needs_answers",
-    104: "proposed",
-    105: "unchanged",
-    106: "proposed",
-}
 APPLY_PASS = {
     101: "applied",
     102: "applied",
