@@ -12,6 +12,7 @@ from tools.evidence import Evidence, ScorePair, lab_score
 from tools.explain import explain
 from tools.fingerprint import metric_fingerprint
 from tools.ledger import ApplyRow, ProposalRow
+from tools.live_metric import read_metric
 from tools.mapping import code_problems, patch_matches
 from tools.rescore import RescoreOutcome, rescore
 from tools.results import ApplyResult
@@ -177,7 +178,7 @@ async def _apply_claimed(
     patch: dict[str, Any] = body["patch"]
     evidence = Evidence.model_validate(body["evidence"])
     base = {"metric_id": metric_id, "proposal_id": proposal.id, "evidence": evidence}
-    live = await _read(wf, metric_id, "reading the metric before applying")
+    live = await read_metric(wf, metric_id, before_write=True)
     if patch_matches(live, patch):
         wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
         return ApplyResult(
@@ -205,13 +206,6 @@ async def _apply_claimed(
             summary=f"Metric {metric_id}: not applied, {(unsafe + regressed)[0]}.",
         )
     return await _write_and_verify(wf, proposal, row, live, patch, verify, report, base)
-
-
-async def _read(wf: Workflow, metric_id: int, doing: str) -> Metric:
-    try:
-        return await wf.client.get_metric(metric_id)
-    except CekuraError as exc:
-        raise WorkflowError(explain(exc, doing) + " Nothing was written.") from exc
 
 
 async def _latest_history_id(wf: Workflow, metric_id: int) -> int | None:

@@ -9,6 +9,7 @@ from tools.errors import WorkflowError, check_metric_id
 from tools.evidence import Evidence, evidence_for
 from tools.explain import explain
 from tools.fingerprint import metric_fingerprint
+from tools.live_metric import read_metric
 from tools.mapping import patch_matches, proposal_patch
 from tools.proposals import proposal_view
 from tools.results import DiffResult
@@ -26,7 +27,7 @@ async def diff_proposal(
     for name, value in (("proposal_id", proposal_id), ("progress_id", progress_id)):
         if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 64):
             raise WorkflowError(f"{name} must be a non-empty id of at most 64 characters.")
-    metric = await _live(wf, metric_id)
+    metric = await read_metric(wf, metric_id)
     if progress_id is not None:
         return await _from_progress(wf, metric, progress_id)
     stored = (
@@ -85,15 +86,6 @@ async def diff_proposal(
         summary=f"Metric {metric_id}: no proposal to show.",
         next_steps=[f"optimise_metric(metric_id={metric_id})"],
     )
-
-
-async def _live(wf: Workflow, metric_id: int) -> Metric:
-    try:
-        return await wf.client.get_metric(metric_id)
-    except CekuraNotFound as exc:
-        raise WorkflowError(f"Cekura has no metric {metric_id}. Check the id.") from exc
-    except CekuraError as exc:
-        raise WorkflowError(explain(exc, f"reading metric {metric_id}")) from exc
 
 
 async def _from_progress(wf: Workflow, metric: Metric, progress_id: str) -> DiffResult:

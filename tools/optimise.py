@@ -11,8 +11,6 @@ from typing import Any, Literal
 from tools.cekura.errors import (
     CekuraError,
     CekuraNotFound,
-    CekuraOutcomeUnknown,
-    CekuraServerError,
 )
 from tools.cekura.models import Metric, OptimiserProgress, Question
 from tools.errors import WorkflowError, check_metric_id
@@ -20,10 +18,12 @@ from tools.evidence import evidence_for
 from tools.explain import explain
 from tools.fingerprint import labels_fingerprint, metric_fingerprint
 from tools.ledger import ProposalRow, RunRow
+from tools.live_metric import read_metric
 from tools.mapping import proposal_patch
 from tools.polling import poll_until
 from tools.proposals import proposal_view
 from tools.results import OptimiseResult
+from tools.single_flight import resolve_held_run, start_run
 from tools.untrusted import bound, quote_untrusted
 from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
 
@@ -67,7 +67,7 @@ async def optimise_metric(
     test_set_ids = _check_inputs(metric_id, test_set_ids, on_questions, max_wait_s)
     report = Reporter(progress)
     started = wf.clock.now()
-    metric = await _get_metric(wf, metric_id)
+    metric = await read_metric(wf, metric_id)
     if test_set_ids is not None:
         known = {r.test_set.id for r in metric.reviews if r.test_set is not None}
         missing = [ts for ts in test_set_ids if ts not in known]
@@ -78,7 +78,7 @@ async def optimise_metric(
 
     run = wf.ledger.inflight_run(metric_id)
     if run is not None:
-        run = await _settle_held_run(wf, run, force)
+        run = await resolve_held_run(wf, run, force)
     if run is None:
         labels_fp = labels_fingerprint(metric, test_set_ids)
         if not force:
@@ -95,12 +95,12 @@ async def optimise_metric(
         )
         run = claim.run
         if claim.won:
-            outcome = await _start(wf, run, metric, test_set_ids, report)
+            outcome = await start_run(wf, run, metric, test_set_ids, report)
             if isinstance(outcome, OptimiseResult):
                 return outcome
             run = outcome
         else:
-            run = await _settle_held_run(wf, run, force)
+            run = await resolve_held_run(wf, run, force)
             if run is None:
                 raise WorkflowError(
                     f"Another process is starting an optimisation of metric {metric_id}; "
@@ -109,87 +109,6 @@ async def optimise_metric(
     else:
         await report(f"metric {metric_id}: resuming run {run.progress_id}")
     return await _follow(wf, run, metric, on_questions, max_wait_s, started, report)
-
-
-async def _get_metric(wf: Workflow, metric_id: int) -> Metric:
-    try:
-        return await wf.client.get_metric(metric_id)
-    except CekuraNotFound as exc:
-        raise WorkflowError(f"Cekura has no metric {metric_id}. Check the id.") from exc
-    except CekuraError as exc:
-        raise WorkflowError(explain(exc, f"reading metric {metric_id}")) from exc
-
-
-async def _settle_held_run(wf: Workflow, run: RunRow, force: bool) -> RunRow | None:
-    """Decide what to do with the run holding the slot: follow it, wait for its start, or release it."""
-    now = wf.clock.now()
-    if run.status == "starting":
-        waited = 0.0
-        while run.status == "starting" and now - run.started_at < wf.policy.starting_grace_s:
-            await wf.clock.sleep(0.2)
-            waited += 0.2
-            now = wf.clock.now()
-            run = wf.ledger.run(run.id) or run
-            if waited >= 30:
-                return None
-        if run.status == "starting":
-            run = wf.ledger.update_run(
-                run.id,
-                status="unknown",
-                note="the process starting this run stopped answering",
-                now=now,
-            )
-    if run.status == "unknown":
-        age = now - run.updated_at
-        if not force and age < wf.policy.unknown_start_window_s:
-            raise WorkflowError(_unknown_message(run, wf.policy.unknown_start_window_s - age))
-        wf.ledger.finish_run(run.id, "abandoned", note="released after an unknown start", now=now)
-        return None
-    if run.status in ("running", "paused") and run.progress_id:
-        return run
-    return None
-
-
-def _unknown_message(run: RunRow, remaining_s: float) -> str:
-    return (
-        f"An optimisation start for metric {run.metric_id} may have reached Cekura but no answer "
-        "came back, so a second run was not started (it would run concurrently and cost credits). "
-        "Check the metric's Lab in Cekura; if no run is going, call optimise_metric again with "
-        f"force=True, or wait {remaining_s / 60:.0f} more minutes."
-    )
-
-
-async def _start(
-    wf: Workflow, run: RunRow, metric: Metric, test_set_ids: list[int] | None, report: Reporter
-) -> RunRow | OptimiseResult:
-    """POST process_feedbacks once, recording the outcome in the ledger before anything else."""
-    try:
-        progress_id = await wf.client.start_optimisation(
-            metric.id, test_set_ids=test_set_ids, metric_type=_metric_type(metric)
-        )
-    except (CekuraOutcomeUnknown, CekuraServerError):
-        wf.ledger.update_run(
-            run.id, status="unknown", note="start sent, no answer", now=wf.clock.now()
-        )
-        return OptimiseResult(
-            metric_id=metric.id,
-            status="failed",
-            summary=f"Metric {metric.id}: the start request got no answer; not repeated.",
-            warnings=[_unknown_message(run, wf.policy.unknown_start_window_s)],
-        )
-    except CekuraError as exc:
-        wf.ledger.finish_run(run.id, "failed", note=exc.message, now=wf.clock.now())
-        raise WorkflowError(
-            explain(exc, f"starting an optimisation of metric {metric.id}")
-        ) from exc
-    await report(f"metric {metric.id}: optimisation started ({progress_id})")
-    return wf.ledger.update_run(
-        run.id, status="running", progress_id=progress_id, now=wf.clock.now()
-    )
-
-
-def _metric_type(metric: Metric) -> str | None:
-    return metric.type if metric.type in ("llm_judge", "custom_code") else None
 
 
 def _describe(metric_id: int, state: OptimiserProgress) -> str:
@@ -346,7 +265,7 @@ async def _settled(
             warnings=[f"Cekura's optimiser said: {said}"],
         )
         return _settle(wf, run, result, note=reason)
-    metric = await _get_metric(wf, metric.id)
+    metric = await read_metric(wf, metric.id)
     output = state.output
     patch, mapping_warnings = proposal_patch(output, metric)
     warnings = warnings + mapping_warnings
