@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -29,6 +29,9 @@ from tools.results import (
     OptimiseResult,
     RevertResult,
 )
+
+if TYPE_CHECKING:
+    from server.oauth import OAuthServer
 
 INSTRUCTIONS = """\
 Improve Cekura metrics safely from their Metric Lab labels.
@@ -54,14 +57,21 @@ def _annotations(
     )
 
 
-def build_server(settings: Settings | None = None, runtime: Runtime | None = None) -> MCPServer:
-    """The MCP app. Pass `runtime` to share one (tests do); otherwise one is made from settings."""
+def build_server(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    *,
+    oauth: OAuthServer | None = None,
+) -> MCPServer:
+    """The MCP app. Pass `runtime` to share one (tests do); otherwise one is made from settings.
+    With `oauth` the app is an OAuth-protected resource with its own authorization server, and
+    each tool call runs with the Cekura key of the person its access token belongs to."""
     settings = settings or (runtime.settings if runtime else Settings.from_env())
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[Runtime]:
         owned = runtime is None
-        live = runtime or Runtime(settings)
+        live = runtime or Runtime(settings, tenants=oauth.tenants if oauth else None)
         try:
             yield live
         finally:
@@ -74,6 +84,8 @@ def build_server(settings: Settings | None = None, runtime: Runtime | None = Non
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        auth_server_provider=oauth.provider if oauth else None,
+        auth=oauth.auth_settings() if oauth else None,
     )
     read_only = settings.read_only
 
@@ -87,7 +99,11 @@ def build_server(settings: Settings | None = None, runtime: Runtime | None = Non
         return register
 
     async def call(ctx: Context, work: Callable[[Any, Any], Awaitable[T]]) -> T:
-        """Run one workflow with the shared Workflow, forwarding progress and mapping errors."""
+        """Run one workflow with the caller's Workflow (the shared one, or in OAuth mode the one
+        of the person the access token belongs to), forwarding progress and mapping errors."""
+        from mcp.server.auth.middleware.auth_context import get_access_token
+
+        from tools.cekura.errors import CekuraError
         from tools.errors import WorkflowError
 
         live: Runtime = ctx.request_context.lifespan_context
@@ -96,16 +112,9 @@ def build_server(settings: Settings | None = None, runtime: Runtime | None = Non
             await ctx.report_progress(value, total, message)
 
         try:
-            return await work(live.workflow(), progress)
-        except WorkflowError as exc:
-            raise ToolError(str(exc)) from None
-        except Exception as exc:
-            from tools.cekura.errors import CekuraError
-            from tools.explain import explain
-
-            if isinstance(exc, CekuraError):
-                raise ToolError(explain(exc, "talking to Cekura")) from None
-            raise
+            return await work(live.workflow(get_access_token()), progress)
+        except (WorkflowError, CekuraError) as exc:
+            raise ToolError(_error_text(exc, own_key=live.multi_tenant)) from None
 
     @tool(
         title="Optimise one metric (proposal only)",
@@ -292,3 +301,20 @@ def build_server(settings: Settings | None = None, runtime: Runtime | None = Non
         return routine_text(metric_ids, apply=True)
 
     return mcp
+
+
+def _error_text(exc: Exception, *, own_key: bool) -> str:
+    """What the model reads for a failure. In OAuth mode (`own_key`) a refused key is the
+    caller's own, so the advice is to reconnect rather than to set CEKURA_API_KEY."""
+    from tools.cekura.errors import CekuraAuthError, CekuraError
+    from tools.explain import explain
+
+    refused = exc if isinstance(exc, CekuraAuthError) else exc.__cause__
+    if own_key and isinstance(refused, CekuraAuthError):
+        return (
+            f"Cekura refused the API key you connected with ({refused.status}). Disconnect and "
+            "reconnect the connector to enter a project key with write access."
+        )
+    if isinstance(exc, CekuraError):
+        return explain(exc, "talking to Cekura")
+    return str(exc)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from server.settings import Settings, SettingsError
 
@@ -34,6 +35,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--oauth",
+        action="store_true",
+        help="HTTP only: each person signs in with their own Cekura key (OAuth 2.1); needs "
+        "CEKURA_OPTIMISE_SECRET and --public-url",
+    )
+    serve.add_argument(
+        "--public-url",
+        help="with --oauth: the https:// address clients reach this server at "
+        "(CEKURA_OPTIMISE_PUBLIC_URL)",
+    )
 
     run = sub.add_parser("run", help="run the routine once and print a report")
     common(run)
@@ -98,15 +110,39 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import build_server
 
     settings = _settings(args)
-    mcp = build_server(settings)
+    oauth = _oauth(args, settings) if args.oauth else None
+    if args.public_url and not args.oauth:
+        raise SettingsError("--public-url applies only with --oauth.")
+    mcp = build_server(settings, oauth=oauth)
     if args.transport == "stdio":
         mcp.run("stdio")
         return 0
     from server.http import serve_http
 
     token = settings.http_token.get_secret_value() if settings.http_token else None
-    serve_http(mcp, host=args.host, port=args.port, token=token)
+    serve_http(mcp, host=args.host, port=args.port, token=token, oauth=oauth)
     return 0
+
+
+def _oauth(args: argparse.Namespace, settings: Settings) -> Any:
+    """OAuth mode's parts, or a SettingsError (exit 2) saying what is missing."""
+    if args.transport != "http":
+        raise SettingsError("--oauth needs --transport http.")
+    if settings.sandbox:
+        raise SettingsError(
+            "--oauth checks each person's key against Cekura, so it does not run on the built-in "
+            "sandbox. To try it without an account, serve the sandbox on loopback "
+            "(`cekura-optimise sandbox`) and pass --base-url http://127.0.0.1:8765."
+        )
+    if settings.http_token is not None:
+        raise SettingsError(
+            "CEKURA_OPTIMISE_HTTP_TOKEN and --oauth do not mix: with --oauth each person signs in "
+            "with their own Cekura key. Unset CEKURA_OPTIMISE_HTTP_TOKEN."
+        )
+    from server.oauth import OAuthConfig, build_oauth
+
+    config = OAuthConfig.from_env(public_url=args.public_url)
+    return build_oauth(config, settings.ledger_path(), settings.base_url)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

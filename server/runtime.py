@@ -2,6 +2,11 @@
 
 The client is made at first use, so a missing key is a clear error on the first tool call rather
 than a crash at start-up; `--sandbox` swaps the network for the in-process sandbox.
+
+In OAuth mode (`tenants` given) there is no shared key: each tool call names its caller's access
+token, and the Runtime keeps one Workflow per tenant (their own client with their own key, their
+own ledger under `<state dir>/tenants/<tenant id>/`), made at the tenant's first call and closed at
+shutdown. Without a token in that mode there is no workflow at all.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ from server.settings import Settings
 from tools.errors import WorkflowError
 
 if TYPE_CHECKING:
+    from mcp.server.auth.provider import AccessToken
+
+    from server.oauth.tenancy import Tenant, TenantKeys
     from tools.cekura.client import CekuraClient
-    from tools.workflow import Workflow
+    from tools.workflow import Policy, Workflow
 
 SANDBOX_KEY = "sandbox-key"
 SANDBOX_URL = "http://sandbox.cekura.invalid"
@@ -24,18 +32,58 @@ SANDBOX_URL = "http://sandbox.cekura.invalid"
 class Runtime:
     """Holds what the server's tools share for the life of the process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tenants: TenantKeys | None = None) -> None:
         self.settings = settings
+        self.tenants = tenants
         self._client: CekuraClient | None = None
         self._workflow: Workflow | None = None
+        self._tenant_workflows: dict[str, Workflow] = {}
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.sandbox_state = None
 
-    def workflow(self) -> Workflow:
-        """The shared Workflow, built on first use."""
+    @property
+    def multi_tenant(self) -> bool:
+        """True in OAuth mode: every call runs with its caller's own key."""
+        return self.tenants is not None
+
+    def workflow(self, access_token: AccessToken | None = None) -> Workflow:
+        """The Workflow for this call: the shared one, or in OAuth mode the token owner's."""
+        if self.tenants is not None:
+            if access_token is None:
+                raise WorkflowError(
+                    "This server runs each call with the caller's own Cekura key, and this call "
+                    "carries no OAuth access token. Connect through OAuth (claude.ai connector or "
+                    "`claude mcp add --transport http`) and sign in."
+                )
+            return self._tenant_workflow(self.tenants.resolve(access_token))
         if self._workflow is None:
             self._workflow = self._build()
         return self._workflow
+
+    def tenant_ledger_path(self, tenant_id: str) -> Path:
+        """Each tenant's own ledger, beside the shared database."""
+        return self.settings.ledger_path().parent / "tenants" / tenant_id / "ledger.sqlite3"
+
+    def _tenant_workflow(self, tenant: Tenant) -> Workflow:
+        workflow = self._tenant_workflows.get(tenant.id)
+        if workflow is None:
+            from tools.cekura.client import CekuraClient
+            from tools.ledger import Ledger
+            from tools.workflow import Workflow
+
+            client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
+            workflow = Workflow(
+                client=client,
+                ledger=Ledger(self.tenant_ledger_path(tenant.id)),
+                policy=self._policy(),
+            )
+            self._tenant_workflows[tenant.id] = workflow
+        return workflow
+
+    def _policy(self) -> Policy:
+        from tools.workflow import Policy
+
+        return Policy(read_only=self.settings.read_only, eval_budget=self.settings.eval_budget)
 
     def _build(self) -> Workflow:
         from tools.cekura.client import CekuraClient
@@ -78,8 +126,11 @@ class Runtime:
         return self.settings.ledger_path()
 
     async def aclose(self) -> None:
-        """Close the HTTP client and any temporary state."""
+        """Close the HTTP clients and any temporary state."""
         if self._client is not None:
             await self._client.aclose()
+        for workflow in self._tenant_workflows.values():
+            await workflow.client.aclose()
+        self._tenant_workflows.clear()
         if self._tempdir is not None:
             self._tempdir.cleanup()

@@ -299,3 +299,32 @@ async def _mcp_status(http, public: str, token: str) -> int:
         },
     )
     return response.status_code
+
+
+async def test_a_public_client_registering_like_claude_ai(server, http):
+    """claude.ai registers a public client (no secret) and has sent a scope of its own."""
+    public = server[0]
+    user = OAuthUser(http, public, redirect_uri="https://claude.ai/api/mcp/auth_callback")
+    await user.discover()
+    client = await user.register(
+        name="claudeai",
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="none",
+        scope="claudeai",
+    )
+    assert "client_secret" not in client
+    assert set(client["scope"].split()) == {"claudeai", "optimise"}
+    verifier, challenge = pkce_pair()
+    request_id, csrf, page = await user.consent_page(
+        await user.authorize(challenge, scope="claudeai")
+    )
+    assert "claudeai" in page.text and "claude.ai" in page.text  # who is asking, and where to
+    assert "form-action 'self' https://claude.ai" in page.headers["content-security-policy"]
+    done = await user.submit(request_id, csrf, KEY_B)
+    assert done.headers["location"].startswith("https://claude.ai/api/mcp/auth_callback?code=")
+    tokens = (await user.token(redirect_params(done)["code"], verifier)).json()
+    assert set(tokens["scope"].split()) == {"claudeai", "optimise"}
+    async with bearer_client(public, tokens["access_token"]) as mcp:
+        assert len((await mcp.list_tools()).tools) == 7
+    assert (await user.refresh(tokens["refresh_token"])).status_code == 200

@@ -1,7 +1,11 @@
 """The README's "Use it from claude.ai and `/schedule`" walk-through, step by step, on loopback
-against the sandbox, as a new person would follow it: the sandbox and the server started by the
-README's commands, an off-the-shelf MCP OAuth client (the SDK's) adding the connector, the
-person authorising on the consent page, the tools listed, the routine run, and what is stored."""
+against the sandbox, as a new person would follow it: the server started by the README's command,
+an off-the-shelf MCP OAuth client (the SDK's) adding the connector, the person authorising on the
+consent page, the tools listed, the routine run, and what is stored.
+
+The README starts the sandbox with `cekura-optimise sandbox --port 8765` (tested in test_cli); here
+the same sandbox app, accepting any key as that command does, is served in-process with optimiser
+runs that finish at their first poll, so the test does not sit through the real poll intervals."""
 
 import re
 import socket
@@ -20,6 +24,8 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 from pydantic import AnyUrl
+
+from sandbox import SandboxState, start_background
 
 pytestmark = pytest.mark.anyio
 README = (ROOT / "README.md").read_text()
@@ -72,9 +78,8 @@ def _as_args(command: str, ports: dict[str, str]) -> list[str]:
     for fixed, free in ports.items():
         command = command.replace(fixed, free)
     words = command.replace("&", "").split()
-    words = [w for w in words if "=" not in w or w.startswith("--")]  # VAR=value prefixes
-    assert words[0].endswith("cekura-optimise"), command
-    return words[1:]
+    start = next(i for i, w in enumerate(words) if w.endswith("cekura-optimise"))
+    return words[start + 1 :]
 
 
 class Memory:
@@ -100,11 +105,15 @@ class Memory:
 async def test_the_readme_walkthrough_on_loopback(tmp_path):
     section = _section()
     commands = _commands(section)
-    local = [c for c in commands if "127.0.0.1:8765" in c or "8765 &" in c]
-    sandbox_cmd = next(c for c in local if " sandbox " in f" {c} ")
+    local = [c for c in commands if "8765" in c]
+    assert any(c.startswith(".venv/bin/cekura-optimise sandbox --port 8765") for c in local)
     serve_cmd = next(c for c in local if " serve " in c and "--oauth" in c)
     assert "--public-url http://127.0.0.1:8000" in serve_cmd
-    ports = {"8765": str(free_port()), "8000": str(free_port())}
+    assert "--base-url http://127.0.0.1:8765" in serve_cmd
+    assert any("claude mcp add --transport http" in c and "8000/mcp" in c for c in commands)
+    assert any(c.startswith("export CEKURA_OPTIMISE_SECRET=") for c in commands)
+    sandbox = start_background(SandboxState.seeded(optimiser_polls=0, run_reviews_polls=0))
+    ports = {"8000": str(free_port()), "http://127.0.0.1:8765": sandbox.url}  # in this order
     env = {
         "PATH": "",
         "HOME": str(tmp_path),
@@ -113,11 +122,8 @@ async def test_the_readme_walkthrough_on_loopback(tmp_path):
     }
     public = f"http://127.0.0.1:{ports['8000']}"
 
-    # 1. deploy: the sandbox (any key), then the server, exactly as the README starts them
-    with (
-        _run(_as_args(sandbox_cmd, ports), env, int(ports["8765"]), tmp_path / "sandbox.log"),
-        _run(_as_args(serve_cmd, ports), env, int(ports["8000"]), tmp_path / "server.log"),
-    ):
+    # 1. deploy: the server, exactly as the README starts it, in front of the sandbox
+    with sandbox, _run(_as_args(serve_cmd, ports), env, int(ports["8000"]), tmp_path / "log"):
         # 2.-3. add the connector and authorise: the client discovers, registers and sends the
         # person to the consent page, where they paste their key and allow
         person = httpx.AsyncClient(timeout=20)

@@ -1,0 +1,90 @@
+"""OAuth 2.1 for the streamable-HTTP server: each person authorises with their own Cekura key.
+
+`build_oauth` wires the parts together; each module has one job:
+
+- config:    the public URL, the server secret, lifetimes, the rate limit (from env and flags)
+- crypto:    keys derived from the secret; Fernet for stored keys, hashes for stored tokens
+- store:     clients, pending consents, codes, grants and tokens in the ledger database
+- provider:  the SDK's authorization-server provider (registration, authorize, code, refresh, revoke)
+- consent:   the page that takes the Cekura key, checks it and issues the code
+- page:      the consent page's HTML and its anti-framing, no-cache headers
+- keycheck:  one cheap authenticated GET to Cekura to accept or reject a key
+- ratelimit: per-address token buckets on the token, registration and consent endpoints
+- headers:   anti-framing headers on every response
+- tenancy:   from an access token to the tenant's decrypted key and ledger name
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from server.oauth.config import SCOPE, OAuthConfig
+from server.oauth.consent import ConsentEndpoints
+from server.oauth.crypto import Keyring
+from server.oauth.keycheck import KeyChecker, cekura_key_checker
+from server.oauth.provider import CekuraOAuthProvider
+from server.oauth.store import OAuthStore
+from server.oauth.tenancy import Tenant, TenantKeyError, TenantKeys
+
+__all__ = [
+    "OAuthConfig",
+    "OAuthServer",
+    "Tenant",
+    "TenantKeyError",
+    "TenantKeys",
+    "build_oauth",
+]
+
+
+@dataclass
+class OAuthServer:
+    """What the MCP app and the HTTP layer need in OAuth mode."""
+
+    config: OAuthConfig
+    store: OAuthStore
+    provider: CekuraOAuthProvider
+    consent: ConsentEndpoints
+    tenants: TenantKeys
+
+    def auth_settings(self) -> Any:
+        """The SDK's AuthSettings: registration and revocation on, one required scope, tokens
+        bound to our resource URL."""
+        from mcp.server.auth.settings import (
+            AuthSettings,
+            ClientRegistrationOptions,
+            RevocationOptions,
+        )
+
+        # strings, not AnyHttpUrl: AuthSettings keeps a path-less issuer without a trailing slash
+        return AuthSettings(
+            issuer_url=self.config.issuer_url,
+            resource_server_url=self.config.resource_url,
+            validate_token_resource=True,
+            required_scopes=[SCOPE],
+            # no valid_scopes: some clients register with scopes of their own (claude.ai has sent
+            # "claudeai"); registration adds ours instead of refusing theirs
+            client_registration_options=ClientRegistrationOptions(
+                enabled=True, default_scopes=[SCOPE]
+            ),
+            revocation_options=RevocationOptions(enabled=True),
+        )
+
+
+def build_oauth(
+    config: OAuthConfig, ledger_path: Any, base_url: str, check_key: KeyChecker | None = None
+) -> OAuthServer:
+    """The OAuth parts over the database at `ledger_path`, checking keys against `base_url`."""
+    store = OAuthStore(ledger_path)
+    store.purge(time.time())
+    keyring = Keyring(config.secret.get_secret_value())
+    provider = CekuraOAuthProvider(config, store, keyring)
+    consent = ConsentEndpoints(config, store, keyring, check_key or cekura_key_checker(base_url))
+    return OAuthServer(
+        config=config,
+        store=store,
+        provider=provider,
+        consent=consent,
+        tenants=TenantKeys(store, keyring),
+    )

@@ -1,0 +1,80 @@
+"""Keys derived from CEKURA_OPTIMISE_SECRET, and the one-way forms we store instead of secrets.
+
+One secret, several independent keys (HKDF with a label per use): Fernet for what must come back
+(Cekura keys, client secrets), HMAC for tenant ids and consent-form tokens. Bearer tokens, codes
+and pending-request ids are stored only as SHA-256 hashes: they are 256-bit random, so a hash
+cannot be reversed or guessed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_SALT = b"cekura-optimise oauth v1"
+
+
+class DecryptError(Exception):
+    """A stored ciphertext does not decrypt under this server's secret (changed or altered)."""
+
+
+def _derive(secret: bytes, label: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=label.encode()).derive(
+        secret
+    )
+
+
+class Keyring:
+    """The server secret turned into the keys each job needs. Holds no copy of the secret."""
+
+    def __init__(self, secret: str) -> None:
+        material = secret.encode()
+        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(material, "fernet")))
+        self._tenant = _derive(material, "tenant-id")
+        self._csrf = _derive(material, "consent-csrf")
+
+    def __repr__(self) -> str:
+        return "Keyring(<derived keys>)"
+
+    def encrypt(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode()).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode()
+        except (InvalidToken, UnicodeError, ValueError):
+            raise DecryptError(
+                "stored ciphertext does not decrypt under this server secret"
+            ) from None
+
+    def tenant_id(self, api_key: str) -> str:
+        """A stable, non-reversible name for the owner of a Cekura key (the tenant's directory)."""
+        return hmac.new(self._tenant, api_key.encode(), hashlib.sha256).hexdigest()[:24]
+
+    def csrf_token(self, request_id: str, browser_nonce: str) -> str:
+        """The consent form's token: tied to one pending authorization and one browser."""
+        message = f"{request_id}\x00{browser_nonce}".encode()
+        return hmac.new(self._csrf, message, hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, given: str, request_id: str, browser_nonce: str) -> bool:
+        if not given or not browser_nonce:
+            return False
+        return hmac.compare_digest(
+            given.encode(), self.csrf_token(request_id, browser_nonce).encode()
+        )
+
+
+def digest(token: str) -> str:
+    """What the store keeps instead of a token, code or request id."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(prefix: str = "") -> str:
+    """A fresh unguessable value (256 bits), with an optional readable prefix."""
+    return prefix + secrets.token_urlsafe(32)

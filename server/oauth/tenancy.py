@@ -1,0 +1,51 @@
+"""Whose Cekura key a tool call uses: the key of the grant behind the caller's access token.
+
+The key is decrypted per call and never leaves memory; the tenant id (an HMAC of the key under the
+server secret) names the tenant's own ledger directory, so two people with different keys never
+share runs or proposals, and a person reconnecting with the same key finds their history again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mcp.server.auth.provider import AccessToken
+from pydantic import SecretStr
+
+from server.oauth.crypto import DecryptError, Keyring
+from server.oauth.store import OAuthStore
+from tools.errors import WorkflowError
+
+
+class TenantKeyError(WorkflowError):
+    """The caller's key cannot be used; nothing was sent to Cekura."""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    api_key: SecretStr
+
+
+class TenantKeys:
+    """Resolves an access token to its tenant: `Runtime` calls `resolve` on every tool call."""
+
+    def __init__(self, store: OAuthStore, keyring: Keyring) -> None:
+        self.store = store
+        self.keyring = keyring
+
+    def resolve(self, token: AccessToken) -> Tenant:
+        grant = self.store.grant(token.subject) if token.subject else None
+        if grant is None:
+            raise TenantKeyError(
+                "This connection has been revoked. Reconnect the connector to sign in again."
+            )
+        try:
+            key = self.keyring.decrypt(grant.key_enc)
+        except DecryptError:
+            raise TenantKeyError(
+                "The Cekura key stored for this connection cannot be decrypted: the server's "
+                "CEKURA_OPTIMISE_SECRET has changed or its database was altered. Nothing was sent "
+                "to Cekura. Disconnect and reconnect the connector to enter your key again."
+            ) from None
+        return Tenant(id=self.keyring.tenant_id(key), api_key=SecretStr(key))
