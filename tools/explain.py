@@ -20,8 +20,9 @@ def explain(exc: CekuraError, doing: str) -> str:
     """One message: what failed while `doing`, Cekura's words (quoted as data), and the next step."""
     if isinstance(exc, CekuraAuthError):
         return (
-            f"Cekura refused the API key while {doing} ({exc.status}). Check CEKURA_API_KEY: it must "
-            "be a project key with write access for this metric's project."
+            f"Cekura refused the API key while {doing} ({exc.status}). Check the key "
+            "(CEKURA_API_KEY, or reconnect the connector): it must be a project key with write "
+            "access for this metric's project."
         )
     if isinstance(exc, CekuraNotFound):
         return f"Cekura has no such resource while {doing} (404). Check the id and try again."

@@ -11,12 +11,12 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from tools.sqlite_file import SqliteFile
 
 RunStatus = Literal[
     "starting",
@@ -138,32 +138,8 @@ class Ledger:
     """SQLite ledger (WAL). Each call opens a short transaction; claims use BEGIN IMMEDIATE."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout=30000")
-        try:
-            yield db
-        finally:
-            db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        self._db = SqliteFile(path, _SCHEMA)
+        self.path = self._db.path
 
     # runs -----------------------------------------------------------------------------------
 
@@ -178,7 +154,7 @@ class Ledger:
     ) -> RunClaim:
         """Take the metric's in-flight slot with a new `starting` run, or return the holder."""
         now = time.time() if now is None else now
-        with self._write() as db:
+        with self._db.write() as db:
             try:
                 cur = db.execute(
                     "INSERT INTO runs (metric_id, status, fingerprint, owner, test_set_ids,"
@@ -215,7 +191,7 @@ class Ledger:
         values = [_dump(v) if k == "result" else v for k, v in fields.items()]
         now = time.time() if now is None else now
         assignments = ", ".join(f"{k} = ?" for k in fields)
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 f"UPDATE runs SET {assignments}, updated_at = ? WHERE id = ?",
                 (*values, now, run_id),
@@ -237,7 +213,7 @@ class Ledger:
         if status in INFLIGHT:
             raise ValueError(f"{status!r} is not a terminal status")
         now = time.time() if now is None else now
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise LookupError(f"no run {run_id} in the ledger")
@@ -271,13 +247,13 @@ class Ledger:
         return self.settle_run(run_id, status, note=note, now=now)[1]
 
     def run(self, run_id: int) -> RunRow | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _run(row) if row else None
 
     def inflight_run(self, metric_id: int) -> RunRow | None:
         """The run holding the metric's slot, if any."""
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 f"SELECT * FROM runs WHERE metric_id = ? AND status IN ({_marks(INFLIGHT)})",
                 (metric_id, *INFLIGHT),
@@ -286,7 +262,7 @@ class Ledger:
 
     def last_finished_run(self, metric_id: int) -> RunRow | None:
         """The newest run that ended with a result (`proposed` or `unchanged`)."""
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 "SELECT * FROM runs WHERE metric_id = ? AND status IN ('proposed', 'unchanged')"
                 " ORDER BY finished_at DESC, id DESC LIMIT 1",
@@ -295,7 +271,7 @@ class Ledger:
         return _run(row) if row else None
 
     def run_by_progress_id(self, progress_id: str) -> RunRow | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 "SELECT * FROM runs WHERE progress_id = ? ORDER BY id DESC LIMIT 1", (progress_id,)
             ).fetchone()
@@ -324,12 +300,12 @@ class Ledger:
         )
 
     def proposal(self, proposal_id: str) -> ProposalRow | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute("SELECT * FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
         return _proposal(row) if row else None
 
     def latest_proposal(self, metric_id: int) -> ProposalRow | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 "SELECT * FROM proposals WHERE metric_id = ? ORDER BY created_at DESC, rowid DESC"
                 " LIMIT 1",
@@ -344,7 +320,7 @@ class Ledger:
     ) -> tuple[bool, ApplyRow]:
         """Start an apply of a proposal, or return the live apply that already holds it."""
         now = time.time() if now is None else now
-        with self._write() as db:
+        with self._db.write() as db:
             try:
                 cur = db.execute(
                     "INSERT INTO applies (proposal_id, metric_id, status, owner, started_at,"
@@ -371,7 +347,7 @@ class Ledger:
         values = [_dump(v) if k in ("replaced", "body") else v for k, v in fields.items()]
         now = time.time() if now is None else now
         assignments = ", ".join(f"{k} = ?" for k in fields)
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 f"UPDATE applies SET {assignments}, updated_at = ? WHERE id = ?",
                 (*values, now, apply_id),
@@ -379,13 +355,13 @@ class Ledger:
             return _apply(db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone())
 
     def apply(self, apply_id: int) -> ApplyRow | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone()
         return _apply(row) if row else None
 
     def last_apply(self, metric_id: int, statuses: tuple[str, ...] = LIVE_APPLY) -> ApplyRow | None:
         """The newest apply of a metric whose status is one of `statuses`."""
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 f"SELECT * FROM applies WHERE metric_id = ? AND status IN ({_marks(statuses)})"
                 " ORDER BY started_at DESC, id DESC LIMIT 1",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tools.sqlite_file import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS oauth_clients (
@@ -119,39 +119,15 @@ class OAuthStore:
     """Short transactions on the shared database file (WAL, busy timeout), like the ledger."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout=30000")
-        try:
-            yield db
-        finally:
-            db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        self._db = SqliteFile(path, _SCHEMA)
+        self.path = self._db.path
 
     # clients --------------------------------------------------------------------------------
 
     def save_client(
         self, client_id: str, metadata: dict[str, Any], secret_enc: str | None, now: float
     ) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "INSERT INTO oauth_clients (client_id, metadata, secret_enc, created_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -159,7 +135,7 @@ class OAuthStore:
             )
 
     def client(self, client_id: str) -> StoredClient | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 "SELECT * FROM oauth_clients WHERE client_id = ?", (client_id,)
             ).fetchone()
@@ -168,7 +144,7 @@ class OAuthStore:
         return StoredClient(row["client_id"], json.loads(row["metadata"]), row["secret_enc"])
 
     def client_count(self) -> int:
-        with self._connect() as db:
+        with self._db.connect() as db:
             return db.execute("SELECT COUNT(*) FROM oauth_clients").fetchone()[0]
 
     # pending consents ---------------------------------------------------------------------
@@ -176,7 +152,7 @@ class OAuthStore:
     def add_pending(
         self, id_hash: str, client_id: str, params: dict[str, Any], expires_at: float
     ) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "INSERT INTO oauth_pending (id_hash, client_id, params, expires_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -185,7 +161,7 @@ class OAuthStore:
 
     def pending(self, id_hash: str, now: float) -> Pending | None:
         """A pending consent that has not expired."""
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 "SELECT * FROM oauth_pending WHERE id_hash = ? AND expires_at >= ?", (id_hash, now)
             ).fetchone()
@@ -193,7 +169,7 @@ class OAuthStore:
 
     def count_attempt(self, id_hash: str) -> int:
         """One more key submitted for this consent; returns the count so far."""
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "UPDATE oauth_pending SET attempts = attempts + 1 WHERE id_hash = ?", (id_hash,)
             )
@@ -204,7 +180,7 @@ class OAuthStore:
 
     def take_pending(self, id_hash: str, now: float) -> Pending | None:
         """Remove and return a pending consent: exactly one caller gets it."""
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 "SELECT * FROM oauth_pending WHERE id_hash = ? AND expires_at >= ?", (id_hash, now)
             ).fetchone()
@@ -215,7 +191,7 @@ class OAuthStore:
 
     def add_grant_with_code(self, grant: Grant, code_hash: str, code: Code) -> None:
         """Record a consent and the one code that can be exchanged for its first tokens."""
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "INSERT INTO oauth_grants (id, client_id, key_enc, scopes, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -236,7 +212,7 @@ class OAuthStore:
             )
 
     def grant(self, grant_id: str) -> Grant | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute("SELECT * FROM oauth_grants WHERE id = ?", (grant_id,)).fetchone()
         if row is None:
             return None
@@ -245,7 +221,7 @@ class OAuthStore:
         )
 
     def code(self, code_hash: str) -> Code | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 "SELECT * FROM oauth_codes WHERE code_hash = ?", (code_hash,)
             ).fetchone()
@@ -266,7 +242,7 @@ class OAuthStore:
     ) -> bool:
         """Mark an unexpired, unused code used and store its first tokens, atomically. False when
         the code was used already (or expired): nothing is issued then."""
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 "SELECT grant_id FROM oauth_codes WHERE code_hash = ? AND used_at IS NULL"
                 " AND expires_at >= ? AND client_id = ?",
@@ -281,7 +257,7 @@ class OAuthStore:
     # tokens -------------------------------------------------------------------------------
 
     def token(self, token_hash: str, kind: str) -> Token | None:
-        with self._connect() as db:
+        with self._db.connect() as db:
             row = db.execute(
                 "SELECT * FROM oauth_tokens WHERE token_hash = ? AND kind = ?", (token_hash, kind)
             ).fetchone()
@@ -301,7 +277,7 @@ class OAuthStore:
     ) -> bool:
         """Exchange a live refresh token: mark it rotated (kept, so a replay is recognised), drop
         the grant's access tokens and store the new pair, atomically. False if it was not live."""
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 "SELECT grant_id, client_id FROM oauth_tokens WHERE token_hash = ?"
                 " AND kind = 'refresh' AND rotated_at IS NULL AND expires_at >= ?",
@@ -321,7 +297,7 @@ class OAuthStore:
 
     def revoke_grant(self, grant_id: str) -> None:
         """Forget a consent: its key, codes and every token issued from it."""
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute("DELETE FROM oauth_tokens WHERE grant_id = ?", (grant_id,))
             db.execute("DELETE FROM oauth_codes WHERE grant_id = ?", (grant_id,))
             db.execute("DELETE FROM oauth_grants WHERE id = ?", (grant_id,))
@@ -329,7 +305,7 @@ class OAuthStore:
     def purge(self, now: float) -> None:
         """Drop what can no longer be used: expired consents, codes and tokens, and grants left
         with neither a live refresh token nor an unexpired code (their keys go with them)."""
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute("DELETE FROM oauth_pending WHERE expires_at < ?", (now,))
             db.execute("DELETE FROM oauth_codes WHERE expires_at < ?", (now,))
             db.execute("DELETE FROM oauth_tokens WHERE expires_at < ?", (now,))
