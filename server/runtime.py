@@ -80,18 +80,23 @@ class Runtime:
             self._tenant_workflows[tenant.id] = workflow
         return workflow
 
-    def _policy(self) -> Policy:
+    def _policy(self, **overrides: object) -> Policy:
         from tools.workflow import Policy
 
-        return Policy(read_only=self.settings.read_only, eval_budget=self.settings.eval_budget)
+        return Policy(
+            read_only=self.settings.read_only,
+            eval_budget=self.settings.eval_budget,
+            unknown_start_window_s=self.settings.unknown_start_window_s,
+            **overrides,
+        )
 
     def _build(self) -> Workflow:
         from tools.cekura.client import CekuraClient
         from tools.ledger import Ledger
-        from tools.workflow import Policy, PollPolicy, Workflow
+        from tools.workflow import PollPolicy, Workflow
 
         settings = self.settings
-        policy = Policy(read_only=settings.read_only, eval_budget=settings.eval_budget)
+        policy = self._policy()
         if settings.sandbox:
             from sandbox import SandboxState, sandbox_transport
 
@@ -100,12 +105,7 @@ class Runtime:
                 SANDBOX_KEY, SANDBOX_URL, transport=sandbox_transport(self.sandbox_state)
             )
             fast = PollPolicy(initial_s=0.05, factor=1.5, max_s=0.5, heartbeat_s=15.0)
-            policy = Policy(
-                read_only=settings.read_only,
-                eval_budget=settings.eval_budget,
-                poll=fast,
-                run_reviews_poll=fast,
-            )
+            policy = self._policy(poll=fast, run_reviews_poll=fast)
         else:
             if settings.api_key is None:
                 raise WorkflowError(

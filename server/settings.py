@@ -20,6 +20,21 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in TRUE_WORDS
 
 
+def _number(env: Mapping[str, str], name: str, default: float, *, whole: bool = False) -> float:
+    """A non-negative number from the environment, or a SettingsError naming the variable."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise SettingsError(f"{name} must be {kind} of 0 or more, got {text!r}.") from None
+    if value < 0:
+        raise SettingsError(f"{name} must be 0 or more, got {text!r}.")
+    return value
+
+
 def default_state_dir() -> Path:
     """Per-user state directory, e.g. ~/.local/state/cekura-optimise."""
     from platformdirs import user_state_dir
@@ -39,21 +54,16 @@ class Settings(BaseModel):
     sandbox: bool = False
     http_token: SecretStr | None = None
     eval_budget: int = 100
+    unknown_start_window_s: float = 1800.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read CEKURA_API_KEY, CEKURA_BASE_URL, CEKURA_OPTIMISE_STATE_DIR, CEKURA_OPTIMISE_READ_ONLY,
-        CEKURA_OPTIMISE_HTTP_TOKEN and CEKURA_OPTIMISE_EVAL_BUDGET; `overrides` (flags) win."""
+        CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET and
+        CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S; `overrides` (flags) win."""
         env = os.environ if env is None else env
-        budget_text = env.get("CEKURA_OPTIMISE_EVAL_BUDGET", "100").strip() or "100"
-        try:
-            budget = int(budget_text)
-        except ValueError:
-            raise SettingsError(
-                f"CEKURA_OPTIMISE_EVAL_BUDGET must be a whole number, got {budget_text!r}."
-            ) from None
-        if budget < 0:
-            raise SettingsError("CEKURA_OPTIMISE_EVAL_BUDGET must be 0 or more.")
+        budget = _number(env, "CEKURA_OPTIMISE_EVAL_BUDGET", 100, whole=True)
+        window = _number(env, "CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S", 1800)
         values: dict[str, object] = {
             "api_key": env.get("CEKURA_API_KEY") or None,
             "base_url": (env.get("CEKURA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
@@ -61,6 +71,7 @@ class Settings(BaseModel):
             "read_only": _flag(env, "CEKURA_OPTIMISE_READ_ONLY"),
             "http_token": env.get("CEKURA_OPTIMISE_HTTP_TOKEN") or None,
             "eval_budget": budget,
+            "unknown_start_window_s": window,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         base_url = str(values["base_url"])

@@ -47,3 +47,17 @@ async def test_a_start_refused_outright_is_not_ambiguous(tmp_path):
             await optimise_metric(w.wf, 101)
         assert w.state.count("process_feedbacks") == 1
         assert (await optimise_metric(w.wf, 101)).status == "proposed"
+
+
+async def test_the_window_is_a_setting(monkeypatch, tmp_path):
+    from server.runtime import Runtime
+    from server.settings import Settings, SettingsError
+
+    monkeypatch.setenv("CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S", "90")
+    settings = Settings.from_env(sandbox=True, state_dir=tmp_path)
+    runtime = Runtime(settings)
+    assert runtime.workflow().policy.unknown_start_window_s == 90
+    await runtime.aclose()
+    monkeypatch.setenv("CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S", "soon")
+    with pytest.raises(SettingsError, match="CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S"):
+        Settings.from_env()
