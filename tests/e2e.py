@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,6 +51,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_port(
+    port: int, proc: subprocess.Popen, output: Callable[[], str], timeout: float = 20
+) -> None:
+    """Return once 127.0.0.1:`port` accepts connections; fail with the process's output if it
+    exits first or the port stays closed for `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {output()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 @contextmanager
 def http_server(env: dict[str, str], *args: str) -> Iterator[str]:
     """`python -m server --transport http` on a free loopback port; yields the /mcp URL."""
@@ -63,17 +81,7 @@ def http_server(env: dict[str, str], *args: str) -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        wait_for_port(port, proc, lambda: proc.stderr.read().decode())
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         proc.terminate()
@@ -100,17 +108,7 @@ def oauth_server(
             command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr
         )
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {stderr_path.read_text()}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+            wait_for_port(port, proc, stderr_path.read_text)
             yield public
         finally:
             proc.terminate()

@@ -1,14 +1,13 @@
 """The command line: `run` reports and exit codes, `demo`, and `sandbox` serving on loopback."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 import pytest
-from e2e import API_KEY, ROOT, free_port, loopback_sandbox
+from e2e import API_KEY, ROOT, free_port, loopback_sandbox, wait_for_port
 
 from server.cli import main
 
@@ -105,14 +104,7 @@ def test_sandbox_command_serves_the_api_on_loopback(tmp_path):
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.05)
+        wait_for_port(port, proc, lambda: proc.stderr.read().decode())
         url = f"http://127.0.0.1:{port}/test_framework/v2/metrics/101/"
         ok = httpx.get(url, headers={"X-CEKURA-API-KEY": "any-key"})
         denied = httpx.get(url)
