@@ -47,9 +47,6 @@ def outcome_details(outcome: MetricOutcome) -> list[str]:
     if outcome.apply is not None:
         label = "why" if outcome.apply.status == "reverted" else "refused"
         lines.extend(f"{label}: {r}" for r in outcome.apply.reasons)
-        if outcome.apply.verified and outcome.apply.verified_baseline:
-            b, v = outcome.apply.verified_baseline, outcome.apply.verified
-            lines.append(f"Lab re-score {b.correct}/{b.total} → {v.correct}/{v.total}")
     for source in (opt, outcome.apply):
         if source is not None:
             lines.extend(f"warning: {w}" for w in source.warnings)
