@@ -18,6 +18,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from prompts import routine_text
+from server.report import as_tool_result
 from server.runtime import Runtime
 from server.settings import Settings
 from tools.results import (
@@ -112,9 +113,10 @@ def build_server(
             await ctx.report_progress(value, total, message)
 
         try:
-            return await work(live.workflow(get_access_token()), progress)
+            result = await work(live.workflow(get_access_token()), progress)
         except (WorkflowError, CekuraError) as exc:
             raise ToolError(_error_text(exc, own_key=live.multi_tenant)) from None
+        return as_tool_result(result)  # type: ignore[return-value]
 
     @tool(
         title="Optimise one metric (proposal only)",

@@ -1,8 +1,12 @@
-"""Rendering routine results for people: a rich table on a terminal, plain lines otherwise."""
+"""Rendering results for people: a tool result's short text view, and for the CLI a rich table on
+a terminal or plain lines otherwise."""
 
 from __future__ import annotations
 
 from typing import TextIO
+
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel
 
 from tools.results import BatchResult, MetricOutcome
 
@@ -102,3 +106,31 @@ def render_rich(result: BatchResult, console, *, diffs: bool = False) -> None:
             for line in lines:
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
                 console.print(Text(line, style=style))
+
+
+def text_view(result: BaseModel) -> str:
+    """A short, faithful rendering of a tool result: its summary, the details under it, warnings
+    and next steps. The structured content stays the full truth."""
+    if isinstance(result, BatchResult):
+        lines = [result.summary]
+        for outcome in result.metrics:
+            lines.append(f"{outcome.metric_id} {outcome.status}: {outcome.summary}")
+            lines.extend(f"  {line}" for line in outcome_details(outcome))
+    else:
+        lines = [getattr(result, "summary", "")]
+        lines.extend(f"warning: {w}" for w in getattr(result, "warnings", []))
+        changed = getattr(result, "changed_fields", None)
+        if changed:
+            lines.append(f"changed fields: {', '.join(changed)} (diffs in the structured result)")
+        lines.extend(f"refused: {r}" for r in getattr(result, "reasons", []))
+    lines.extend(f"next: {step}" for step in getattr(result, "next_steps", []))
+    return "\n".join(lines)
+
+
+def as_tool_result(result: BaseModel) -> CallToolResult:
+    """The MCP result: structured content without empty values (they cost the model tokens and
+    say nothing), and the short text view for clients that read only text."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text_view(result))],
+        structured_content=result.model_dump(mode="json", exclude_none=True),
+    )

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from server.oauth.tenancy import Tenant, TenantKeys
     from tools.cekura.client import CekuraClient
-    from tools.workflow import Policy, Workflow
+    from tools.ledger import Ledger
+    from tools.workflow import Policy, PollPolicy, Workflow
 
 SANDBOX_KEY = "sandbox-key"
 SANDBOX_URL = "http://sandbox.cekura.invalid"
@@ -72,31 +73,33 @@ class Runtime:
             from tools.workflow import Workflow
 
             client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
-            workflow = Workflow(
-                client=client,
-                ledger=Ledger(self.tenant_ledger_path(tenant.id)),
-                policy=self._policy(),
-            )
+            ledger = Ledger(self.tenant_ledger_path(tenant.id))
+            workflow = Workflow(client=client, ledger=ledger, policy=self._policy(ledger))
             self._tenant_workflows[tenant.id] = workflow
         return workflow
 
-    def _policy(self, **overrides: object) -> Policy:
+    def _policy(self, ledger: Ledger, **overrides: object) -> Policy:
+        """The settings' policy; optimiser polling starts from the run times the ledger saw, so a
+        new process does not poll as if it had never watched a run finish."""
         from tools.workflow import Policy
 
-        return Policy(
+        policy = Policy(
             read_only=self.settings.read_only,
             eval_budget=self.settings.eval_budget,
             unknown_start_window_s=self.settings.unknown_start_window_s,
             **overrides,
         )
+        for seconds in reversed(ledger.recent_run_durations()):
+            policy.poll.run_times.record(seconds)
+        return policy
 
     def _build(self) -> Workflow:
         from tools.cekura.client import CekuraClient
         from tools.ledger import Ledger
-        from tools.workflow import PollPolicy, Workflow
+        from tools.workflow import Workflow
 
         settings = self.settings
-        policy = self._policy()
+        ledger = Ledger(self._ledger_path())
         if settings.sandbox:
             from sandbox import SandboxState, sandbox_transport
 
@@ -104,8 +107,7 @@ class Runtime:
             client = CekuraClient(
                 SANDBOX_KEY, SANDBOX_URL, transport=sandbox_transport(self.sandbox_state)
             )
-            fast = PollPolicy(initial_s=0.05, factor=1.5, max_s=0.5, heartbeat_s=15.0)
-            policy = self._policy(poll=fast, run_reviews_poll=fast)
+            policy = self._policy(ledger, poll=_fast_polling(), run_reviews_poll=_fast_polling())
         else:
             if settings.api_key is None:
                 raise WorkflowError(
@@ -114,8 +116,9 @@ class Runtime:
                     "the built-in sandbox."
                 )
             client = CekuraClient(settings.api_key.get_secret_value(), settings.base_url)
+            policy = self._policy(ledger)
         self._client = client
-        return Workflow(client=client, ledger=Ledger(self._ledger_path()), policy=policy)
+        return Workflow(client=client, ledger=ledger, policy=policy)
 
     def _ledger_path(self) -> Path:
         """The sandbox gets a fresh ledger per process (its world is fresh too) unless a state
@@ -134,3 +137,11 @@ class Runtime:
         self._tenant_workflows.clear()
         if self._tempdir is not None:
             self._tempdir.cleanup()
+
+
+def _fast_polling() -> PollPolicy:
+    """The sandbox answers at once, so poll it quickly (one instance per job kind: each learns
+    its own run times)."""
+    from tools.workflow import PollPolicy
+
+    return PollPolicy(initial_s=0.05, factor=1.5, max_s=0.5, heartbeat_s=15.0)

@@ -77,3 +77,14 @@ def test_one_live_apply_per_proposal(tmp_path: Path):
     assert won and not again and holder.id == row.id
     ledger.update_apply(row.id, status="reverted")
     assert ledger.claim_apply("prop_1", 5, "c")[0]
+
+
+def test_recent_run_durations_are_newest_first_and_only_finished_results(tmp_path: Path):
+    ledger = Ledger(tmp_path / "l.db")
+    for metric_id, (start, end, status) in enumerate(
+        [(0, 100, "proposed"), (10, 250, "unchanged"), (20, 30, "failed")], start=1
+    ):
+        run = ledger.claim_run(metric_id, "fp", "a", now=start).run
+        ledger.settle_run(run.id, status, now=end)
+    ledger.claim_run(9, "fp", "a", now=5)
+    assert ledger.recent_run_durations() == [240, 100]

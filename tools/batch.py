@@ -70,6 +70,7 @@ async def optimise_metrics(
             tg.start_soon(one, metric_id)
     ordered = [outcomes[m] for m in ids]
     counts = dict(Counter(o.status for o in ordered))
+    next_steps = _next_steps(ordered, apply)
     parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     mode = "optimise and apply" if apply else "optimise (read-only)"
     return BatchResult(
@@ -77,6 +78,7 @@ async def optimise_metrics(
         apply=apply,
         counts=counts,
         metrics=ordered,
+        next_steps=next_steps,
         elapsed_s=round(wf.clock.now() - started, 3),
     )
 
@@ -110,6 +112,28 @@ async def _one_metric(
         metric_id=metric_id,
         status=final.status,
         summary=final.summary,
-        optimise=optimised,
-        apply=applied,
+        optimise=optimised.model_copy(update={"next_steps": []}),
+        apply=applied.model_copy(update={"next_steps": []}) if applied else None,
     )
+
+
+def _next_steps(outcomes: list[MetricOutcome], applied: bool) -> list[str]:
+    """One set of hints for the whole batch instead of one per metric."""
+
+    def ids(*statuses: str) -> list[int]:
+        return [o.metric_id for o in outcomes if o.status in statuses]
+
+    steps = []
+    for metric_id in ids("needs_answers"):
+        steps.append(
+            f"answer_optimiser_questions(metric_id={metric_id}, answers={{question_id: answer}})"
+        )
+    if not applied and ids("proposed"):
+        steps.append(f"optimise_metrics(metric_ids={ids('proposed')}, apply=True)")
+    if ids("timed_out", "needs_answers"):
+        steps.append(
+            f"optimise_metrics(metric_ids={ids('timed_out', 'needs_answers')}) again to resume"
+        )
+    if applied and ids("applied", "applied_unverified"):
+        steps.append("revert_metric(metric_id=…) undoes any apply")
+    return steps

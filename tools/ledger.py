@@ -270,6 +270,16 @@ class Ledger:
             ).fetchone()
         return _run(row) if row else None
 
+    def recent_run_durations(self, limit: int = 50) -> list[float]:
+        """How long the newest finished runs took (seconds), newest first, to seed polling."""
+        with self._db.connect() as db:
+            rows = db.execute(
+                "SELECT finished_at - started_at FROM runs WHERE status IN ('proposed',"
+                " 'unchanged') AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [row[0] for row in rows if row[0] and row[0] > 0]
+
     def run_by_progress_id(self, progress_id: str) -> RunRow | None:
         with self._db.connect() as db:
             row = db.execute(

@@ -146,6 +146,7 @@ async def _follow(
                 policy=wf.policy.poll,
                 deadline=deadline,
                 report=report,
+                started_at=run.started_at,
             )
         except CekuraNotFound:
             wf.ledger.finish_run(run.id, "failed", note="progress id unknown to Cekura")

@@ -7,9 +7,11 @@ unlikely, a steady interval through the range recent runs took, then `max_s` aga
 
 The plan is chosen on the durations seen, never on a guess about them: among quiet spells (a low
 quantile of recent durations) and intervals (from `initial_s` to `max_s`), it takes the plan with
-the lowest expected detection lag that, on those runs, makes no more requests than polling every
-`max_s` would have. So it learns both the scale and the spread of the run times from what it
-observes, and it can never plan to spend more than the documented cadence.
+the lowest expected detection lag that, on those runs, makes no more requests than
+`BUDGET_SHARE` of what polling every `max_s` would have (a 5% margin, so the noise of a small
+sample does not tip it over). So it learns both the scale and the spread of the run times from
+what it observes, and it never plans to spend more than the documented cadence. `benchmarks/`
+measures it against fixed 30 s polling (`python -m benchmarks --only polling`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ WINDOW = 50
 QUIET_QUANTILES: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
 INTERVAL_STEPS = 26
 HORIZON_FACTOR = 1.25
+EPSILON = 1e-3
+BUDGET_SHARE = 0.95
 
 
 class RunTimes:
@@ -108,7 +112,8 @@ def plan_polls(
     """
     ordered = sorted(samples)
     horizon = HORIZON_FACTOR * ordered[-1]
-    budget = sum(max(1, math.ceil(x / cadence_s)) for x in ordered) / len(ordered)
+    cadence_polls = sum(max(1, math.ceil(x / cadence_s)) for x in ordered) / len(ordered)
+    budget = BUDGET_SHARE * cadence_polls
     floor_s = min(floor_s, cadence_s)
     step = (cadence_s - floor_s) / (INTERVAL_STEPS - 1)
     best: Plan | None = None
@@ -143,6 +148,7 @@ class Schedule:
 
     def __init__(self, policy: PollPolicy, *, knows_start: bool = False) -> None:
         self._policy = policy
+        self._knows_start = knows_start
         self._cold_wait = policy.initial_s
         self.plan: Plan | None = None
         if policy.learn and len(policy.run_times) >= MIN_SAMPLES:
@@ -151,10 +157,12 @@ class Schedule:
             )
 
     def first_wait(self, age_s: float) -> float:
-        """How long to wait before the first read: 0 unless the plan's quiet spell is still on."""
-        if self.plan is None or self.plan.quiet_s <= age_s:
+        """How long to wait before the first read: 0 unless the run's start time is known and the
+        plan's quiet spell is still on (a run followed from an unknown age may have ended)."""
+        if self.plan is None or not self._knows_start:
             return 0.0
-        return self.plan.quiet_s - age_s
+        first = self.plan.quiet_s if self.plan.quiet_s > 0 else self.plan.every_s
+        return max(0.0, first - age_s)
 
     def next_wait(self, age_s: float) -> float:
         """How long to wait after a read made at `age_s`."""
@@ -167,20 +175,25 @@ class Schedule:
     def _next_point(self, age_s: float) -> float:
         plan = self.plan
         assert plan is not None
-        if age_s < plan.quiet_s:
+        if age_s + EPSILON < plan.quiet_s:
             return plan.quiet_s
         start = max(plan.quiet_s, 0.0)
-        if age_s < plan.horizon_s:
-            point = start + (math.floor((age_s - start) / plan.every_s) + 1) * plan.every_s
-            if point <= plan.horizon_s:
-                return point
-            base = start + math.floor((plan.horizon_s - start) / plan.every_s) * plan.every_s
-        else:
-            base = max(start, plan.horizon_s)
-        cadence = self._policy.max_s
-        return base + (math.floor((age_s - base) / cadence) + 1) * cadence
+        steps = math.floor((max(plan.horizon_s, start) - start) / plan.every_s + EPSILON)
+        last = start + steps * plan.every_s
+        if age_s + EPSILON < last:
+            return _after(start, plan.every_s, age_s)
+        return _after(last, self._policy.max_s, age_s)
 
     def observe(self, previous_age_s: float | None, age_s: float) -> None:
         """A read at `age_s` found the run settled; the one at `previous_age_s` found it running."""
         if previous_age_s is not None and self._policy.learn:
             self._policy.run_times.record((previous_age_s + age_s) / 2)
+
+
+def _after(origin: float, step: float, age_s: float) -> float:
+    """The first point of `origin + k * step` (k >= 1) later than `age_s` by more than EPSILON."""
+    k = max(1, math.floor((age_s - origin) / step) + 1)
+    point = origin + k * step
+    while point <= age_s + EPSILON:
+        point += step
+    return point

@@ -46,7 +46,7 @@ async def poll_until(
         await _wait(clock, policy, first, report, "waiting before the first status check")
     value = await fetch()
     polls = 1
-    previous_age: float | None = None
+    previous_age: float | None = 0.0 if started_at is not None else None
     age = clock.now() - origin
     await report(describe(value))
     while True:

@@ -44,8 +44,8 @@ class ToolResult(BaseModel):
 class TypeChange(BaseModel):
     """The metric's `type` before and after the proposal (for example llm_judge → custom_code)."""
 
-    before: str | None
-    after: str | None
+    before: str | None = None
+    after: str | None = None
 
 
 class ProposalView(BaseModel):
@@ -144,5 +144,6 @@ class BatchResult(BaseModel):
     apply: bool
     counts: dict[str, int]
     metrics: list[MetricOutcome]
+    next_steps: list[str] = Field(default_factory=list, description="What to do after the batch")
     elapsed_s: float = 0.0
     retries: int = Field(default=0, description="Requests to Cekura retried during this call")

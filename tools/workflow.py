@@ -62,7 +62,10 @@ class PollPolicy:
 
 @dataclass(frozen=True)
 class Policy:
-    """Operating rules: read-only mode, evaluation budget, polling, concurrency and windows."""
+    """Operating rules: read-only mode, evaluation budget, polling, concurrency and windows.
+
+    `concurrency` bounds the metrics a batch follows at once; most of a metric's time is waiting
+    on Cekura, so the bound that matters is the client's requests in flight."""
 
     read_only: bool = False
     eval_budget: int = 100
@@ -71,7 +74,7 @@ class Policy:
         default_factory=lambda: PollPolicy(initial_s=3.0, factor=1.5, max_s=15.0)
     )
     verify_timeout_s: float = 900.0
-    concurrency: int = 4
+    concurrency: int = 100
     unknown_start_window_s: float = 1800.0
     starting_grace_s: float = 120.0
 

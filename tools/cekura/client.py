@@ -131,6 +131,7 @@ def _fields(name: str, value: Any) -> dict[str, Any]:
 class CekuraClient:
     """One shared HTTP connection pool to Cekura; use `async with` or call `aclose()`.
 
+    At most `max_in_flight` requests are on the wire at once (many workflows share one client).
     `retries` counts every retry this client has made; `last_call_retries` those of the most
     recent call (meaningful when calls are not concurrent). `sleep` and `clock` exist so tests
     can run retries and deadlines without waiting.
@@ -150,6 +151,7 @@ class CekuraClient:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         user_agent: str = "cekura-optimise/0.1",
         clock: Callable[[], float] = time.monotonic,
+        max_in_flight: int = 8,
     ) -> None:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty string")
@@ -181,6 +183,7 @@ class CekuraClient:
         self._clock = clock
         self.retries = 0
         self.last_call_retries = 0
+        self._in_flight = anyio.CapacityLimiter(max_in_flight)
         self._http = httpx.AsyncClient(
             base_url=base,
             headers={
@@ -238,7 +241,8 @@ class CekuraClient:
             started = self._clock()
             failure: CekuraError
             delay: float | None = None
-            outcome = await self._attempt(method, path, params, body, remaining)
+            async with self._in_flight:
+                outcome = await self._attempt(method, path, params, body, remaining)
             if isinstance(outcome, BaseException):
                 # Raised outside any `except` block: the httpx exception is neither chained nor
                 # kept as context, since its text can carry header values.

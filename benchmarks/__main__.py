@@ -1,0 +1,112 @@
+"""`python -m benchmarks`: run every benchmark against the sandbox and print the tables.
+
+    .venv/bin/python -m benchmarks                 # the full run (7-8 minutes on 2 cores)
+    .venv/bin/python -m benchmarks --quick         # a smoke run (under 2 minutes)
+    .venv/bin/python -m benchmarks --only polling,startup --markdown out.md
+
+Progress goes to stderr, the Markdown report to stdout (and to --markdown FILE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import anyio
+
+from benchmarks.concurrency import BatchRun, run_concurrency
+from benchmarks.config import BenchConfig
+from benchmarks.poll_bench import PollStats, run_polling
+from benchmarks.report import (
+    concurrency_table,
+    full_report,
+    polling_table,
+    progress,
+    routine_table,
+    startup_table,
+)
+from benchmarks.routine import VariantResult, run_routines
+from benchmarks.startup import StartupResult, run_startup
+
+SECTIONS = ("routine", "polling", "concurrency", "startup")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, fast clock")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--time-factor", type=float, help="real seconds per simulated second")
+    parser.add_argument("--api-latency", type=float, help="simulated seconds per request")
+    parser.add_argument("--optimiser-median", type=float, help="simulated seconds")
+    parser.add_argument("--optimiser-sigma", type=float)
+    parser.add_argument("--run-reviews-median", type=float, help="simulated seconds")
+    parser.add_argument("--run-reviews-sigma", type=float)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--sizes", help="comma-separated metric counts, e.g. 1,10,50")
+    parser.add_argument("--markdown", type=Path, help="also write the report to this file")
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> BenchConfig:
+    config = BenchConfig.quick_run() if args.quick else BenchConfig()
+    changes = {
+        "time_factor": args.time_factor,
+        "api_latency_s": args.api_latency,
+        "optimiser_median_s": args.optimiser_median,
+        "optimiser_sigma": args.optimiser_sigma,
+        "run_reviews_median_s": args.run_reviews_median,
+        "run_reviews_sigma": args.run_reviews_sigma,
+        "seed": args.seed,
+        "sizes": tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None,
+    }
+    return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+
+
+async def _run(config: BenchConfig, sections: set[str]) -> tuple:
+    routine: list[VariantResult] = []
+    polling: list[PollStats] = []
+    batches: list[BatchRun] = []
+    startup: StartupResult | None = None
+    if "polling" in sections:
+        progress("polling: fake clock ...")
+        polling = await run_polling(config, lambda g: progress(polling_table(g)))
+    if "routine" in sections:
+        progress("routine: raw chain vs our tools ...")
+        routine = await run_routines(config, lambda g: progress(routine_table(g, config)))
+    if "concurrency" in sections:
+        progress("concurrency ...")
+        batches = await run_concurrency(config, lambda b: progress(concurrency_table(b, config)))
+    if "startup" in sections:
+        progress("start-up ...")
+        startup = await anyio.to_thread.run_sync(
+            lambda: run_startup(config.startup_repeats, lambda s: progress(startup_table(s)))
+        )
+    return routine, polling, batches, startup
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sections = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = sections - set(SECTIONS)
+    if unknown:
+        print(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}", file=sys.stderr)
+        return 2
+    config = config_from(args)
+    started = time.perf_counter()
+    routine, polling, batches, startup = anyio.run(_run, config, sections)
+    command = " ".join([".venv/bin/python -m benchmarks", *map(shlex.quote, argv or sys.argv[1:])])
+    report = full_report(
+        config, command, time.perf_counter() - started, routine, polling, batches, startup
+    )
+    print(report)
+    if args.markdown:
+        args.markdown.write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Our MCP server on simulated time, for the timed benchmarks.
+
+It is `python -m server` (same settings from the environment, same `Runtime`, same
+`build_server`, stdio) with one difference: the shared Workflow's clock is a `ScaledClock`, so
+polling intervals, heartbeats and deadlines run `1/factor` times faster, in step with the
+sandbox's run times. `--concurrency` overrides the policy's bound, to measure a proposed change.
+
+    python -m benchmarks.scaled_server --time-factor 0.01 [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from benchmarks.clocks import ScaledClock
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--time-factor", type=float, required=True)
+    parser.add_argument("--concurrency", type=int, default=None)
+    args = parser.parse_args()
+
+    from server.app import build_server
+    from server.runtime import Runtime
+    from server.settings import Settings
+
+    settings = Settings.from_env()
+    runtime = Runtime(settings)
+    workflow = runtime.workflow()
+    workflow.clock = ScaledClock(args.time_factor)
+    if args.concurrency is not None:
+        workflow.policy = dataclasses.replace(workflow.policy, concurrency=args.concurrency)
+    build_server(settings, runtime=runtime).run("stdio")
+
+
+if __name__ == "__main__":
+    main()
