@@ -128,9 +128,10 @@ def text_view(result: BaseModel) -> str:
 
 
 def as_tool_result(result: BaseModel) -> CallToolResult:
-    """The MCP result: structured content without empty values (they cost the model tokens and
-    say nothing), and the short text view for clients that read only text."""
+    """The MCP result: structured content without fields left at their defaults (empty lists,
+    nulls, zero counts cost the model tokens and say nothing; the output schema gives the
+    defaults), and the short text view for clients that read only text."""
     return CallToolResult(
         content=[TextContent(type="text", text=text_view(result))],
-        structured_content=result.model_dump(mode="json", exclude_none=True),
+        structured_content=result.model_dump(mode="json", exclude_defaults=True),
     )
