@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,17 +18,6 @@ PROGRESS = "/test_framework/metric-reviews/process_feedbacks_progress/"
 START = "/test_framework/metric-reviews/process_feedbacks/"
 CRON = "/schedules/v1/metric-optimiser-cron-jobs/"
 CRON_ITEM = "/schedules/v1/metric-optimiser-cron-jobs/{id}/"
-
-
-@pytest.fixture
-def state() -> SandboxState:
-    return SandboxState.seeded(optimiser_polls=0, run_reviews_polls=0)
-
-
-@pytest.fixture
-async def client(state: SandboxState) -> AsyncIterator[httpx.AsyncClient]:
-    async with sandbox_client(state) as c:
-        yield c
 
 
 async def optimise(client: httpx.AsyncClient, metric_id: int) -> dict[str, Any]:

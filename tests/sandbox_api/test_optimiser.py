@@ -7,30 +7,18 @@ onto a PATCH (contract §4.4), re-score the whole Lab with run_reviews, and comp
 from __future__ import annotations
 
 import ast
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox import SandboxState, sandbox_client
+from sandbox import SandboxState
 
 pytestmark = pytest.mark.anyio
 
 START = "/test_framework/metric-reviews/process_feedbacks/"
 PROGRESS = "/test_framework/metric-reviews/process_feedbacks_progress/"
 ANSWER = "/test_framework/metric-reviews/process_feedbacks_answer/"
-
-
-@pytest.fixture
-def state() -> SandboxState:
-    return SandboxState.seeded(optimiser_polls=0, run_reviews_polls=0)
-
-
-@pytest.fixture
-async def client(state: SandboxState) -> AsyncIterator[httpx.AsyncClient]:
-    async with sandbox_client(state) as c:
-        yield c
 
 
 async def start(client: httpx.AsyncClient, metric_id: int, **extra: Any) -> str:

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from sandbox import Fault, FaultSpecError, RunFault, SandboxState, parse_fault_spec, sandbox_client
+from sandbox import Fault, FaultSpecError, RunFault, SandboxState, parse_fault_spec
 from sandbox.__main__ import main as sandbox_main
 
 pytestmark = pytest.mark.anyio
 
 START = "/test_framework/metric-reviews/process_feedbacks/"
 PROGRESS = "/test_framework/metric-reviews/process_feedbacks_progress/"
-
-
-@pytest.fixture
-def state() -> SandboxState:
-    return SandboxState.seeded(optimiser_polls=0, run_reviews_polls=0)
-
-
-@pytest.fixture
-async def client(state: SandboxState) -> AsyncIterator[httpx.AsyncClient]:
-    async with sandbox_client(state) as c:
-        yield c
 
 
 async def test_429_carries_retry_after_and_is_counted_as_received_not_effective(
