@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 import anyio
@@ -11,8 +12,9 @@ from prompts import parse_metric_ids
 from server.report import exit_code, render_plain, render_rich
 from server.runtime import Runtime
 from server.settings import Settings
-from tools.errors import WorkflowError
+from tools.errors import WorkflowError, ledger_failure_text
 
+FAILED = 1
 USAGE_ERROR = 2
 
 
@@ -57,6 +59,9 @@ async def _run(settings: Settings, ids: list[int], args: argparse.Namespace) -> 
     except WorkflowError as exc:
         print(f"cekura-optimise run: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except sqlite3.Error as exc:
+        print(f"cekura-optimise run: {ledger_failure_text(exc)}", file=sys.stderr)
+        return FAILED
     finally:
         if status is not None:
             status.stop()

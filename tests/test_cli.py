@@ -61,6 +61,12 @@ def test_missing_key_exits_2_with_what_to_do(env, capsys):
     assert "CEKURA_API_KEY is not set" in capsys.readouterr().err
 
 
+def test_an_unusable_ledger_exits_1_with_what_to_do(env, tmp_path, capsys):
+    (tmp_path / "ledger.sqlite3").mkdir()
+    assert main(["run", "--metrics", "101", "--sandbox"]) == 1
+    assert "local ledger failed" in capsys.readouterr().err
+
+
 def test_usage_errors_exit_2():
     with pytest.raises(SystemExit) as exc:
         main(["run"])

@@ -1,6 +1,7 @@
 """The ledger: single flight across processes, proposals and applies that survive restarts."""
 
 import multiprocessing
+import threading
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,28 @@ def test_two_processes_racing_for_a_metric_slot_exactly_one_wins(tmp_path: Path)
         assert p.exitcode == 0
     assert sorted(won for _, won, _ in outcomes) == [False, True]
     assert len({run_id for _, _, run_id in outcomes}) == 1
+
+
+def test_servers_opening_a_new_ledger_at_the_same_moment_all_start(tmp_path: Path):
+    """Two servers started together used to fail with "database is locked" on a fresh file."""
+    failures: list[Exception] = []
+    for attempt in range(100):
+        path = tmp_path / f"ledger-{attempt}.sqlite3"
+        barrier = threading.Barrier(8)
+
+        def open_ledger(path: Path = path, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                Ledger(path).claim_run(42, "fp", threading.current_thread().name)
+            except Exception as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_ledger) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
 
 
 def test_slot_frees_when_the_run_finishes(tmp_path: Path):

@@ -95,3 +95,14 @@ async def test_prompts_fill_in_the_metric_ids(runtime):
         got = await client.get_prompt("optimise_routine_apply", {"metric_ids": "101, 102"})
     text = got.messages[0].content.text
     assert "metric_ids=[101, 102]" in text and "apply=true" in text
+
+
+async def test_an_unusable_ledger_is_a_clear_error_not_a_crash(tmp_path):
+    (tmp_path / "ledger.sqlite3").mkdir()
+    live = Runtime(Settings(sandbox=True, state_dir=tmp_path))
+    async with Client(build_server(runtime=live)) as client:
+        result = await client.call_tool("optimise_metric", {"metric_id": 101})
+    await live.aclose()
+    assert result.is_error
+    assert "local ledger failed" in result.content[0].text
+    assert "CEKURA_OPTIMISE_STATE_DIR" in result.content[0].text
