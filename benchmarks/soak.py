@@ -1,11 +1,11 @@
 """Soak: optimise-and-apply cycles under seeded random faults, several workers sharing one ledger.
 
-Not a test: it reports what happened. Three counts must be zero: duplicate runs started (a second
-optimiser run started for a metric while one was still going), silent regressions (a metric left
-scoring worse than before without any result saying so) and unhandled exceptions. A duplicate is
-counted when a start finds a run of the same metric going whose progress id our ledger knew; runs
-whose start got no answer (so we never learned their id) are released after the unknown-start
-window, shortened here so the soak exercises it, and are counted on their own line.
+Not a test: it reports what happened. Three counts must be zero: duplicate runs started, silent
+regressions (a metric left scoring worse than before without any result saying so) and unhandled
+exceptions. A start is a duplicate when another run of the same metric is still going at that
+moment, unless that run's start got no readable answer (so its id was never learned) and the
+unknown-start window had passed since: that release is the documented policy, and the window is
+shortened here so the soak exercises it. Those releases are counted on their own line.
 
     .venv/bin/python -m benchmarks.soak --seconds 60 --workers 4 --seed 7
 """
@@ -13,6 +13,7 @@ window, shortened here so the soak exercises it, and are counted on their own li
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import statistics
 import tempfile
@@ -45,6 +46,7 @@ ROUTES = (
     "run_reviews_progress",
     "process_feedbacks_answer",
 )
+UNKNOWN_START_WINDOW_S = 2.0
 DISCLOSED = frozenset({"failed", "applied_unverified"})
 
 
@@ -57,7 +59,8 @@ class Tally:
     refusals: Counter[str] = field(default_factory=Counter)
     cycle_s: list[float] = field(default_factory=list)
     unhandled: list[str] = field(default_factory=list)
-    starts: list[tuple[int, set[str]]] = field(default_factory=list)
+    starts: list[tuple[int, float, set[str]]] = field(default_factory=list)
+    started_at: dict[str, float] = field(default_factory=dict)
     disclosed: dict[int, set[str]] = field(default_factory=dict)
 
 
@@ -73,17 +76,21 @@ def true_score(state: SandboxState, metric_id: int) -> tuple[int, int]:
 
 
 def watch_starts(state: SandboxState, tally: Tally) -> None:
-    """Record, for every optimiser start, the runs of the same metric still going at that moment."""
+    """Record, for every optimiser start, when it happened and the runs of the same metric still
+    going at that moment."""
     original = state.start_optimisation
 
     def start(metric_id: int, *args, **kwargs):
+        now = time.monotonic()
         live = {
             j.progress_id
             for j in state.optimiser_jobs.values()
             if j.metric_id == metric_id and j.status in ("in_progress", "paused")
         }
-        tally.starts.append((metric_id, live))
-        return original(metric_id, *args, **kwargs)
+        tally.starts.append((metric_id, now, live))
+        job = original(metric_id, *args, **kwargs)
+        tally.started_at[job.progress_id] = now
+        return job
 
     state.start_optimisation = start  # type: ignore[method-assign]
 
@@ -168,7 +175,10 @@ async def worker(
         deadline_s=10,
     ) as client:
         policy = Policy(
-            poll=fast, run_reviews_poll=fast, verify_timeout_s=20, unknown_start_window_s=2.0
+            poll=fast,
+            run_reviews_poll=fast,
+            verify_timeout_s=20,
+            unknown_start_window_s=UNKNOWN_START_WINDOW_S,
         )
         wf = Workflow(client=client, ledger=Ledger(ledger_path), owner=name, policy=policy)
         while time.monotonic() < deadline and tally.cycles < max_cycles:
@@ -199,8 +209,11 @@ async def soak(seconds: float, workers: int, max_cycles: int, seed: int) -> Tall
                     tally,
                 )
         known = known_progress_ids(ledger_path)
-    tally.duplicates = sum(bool(live & known) for _, live in tally.starts)  # type: ignore[attr-defined]
-    unknown_ids = set().union(*(live - known for _, live in tally.starts))
+    tally.duplicates = sum(  # type: ignore[attr-defined]
+        any(run in known or now - tally.started_at[run] < UNKNOWN_START_WINDOW_S for run in live)
+        for _, now, live in tally.starts
+    )
+    unknown_ids = set().union(*(live - known for _, _, live in tally.starts))
     tally.released = len(unknown_ids)  # type: ignore[attr-defined]
     tally.faults = sum(1 for r in state.requests if r.fault)  # type: ignore[attr-defined]
     tally.regressions = [  # type: ignore[attr-defined]
@@ -222,7 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--cycles", type=int, default=10_000, help="stop after this many")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the client's retries")
     args = parser.parse_args(argv)
+    if not args.verbose:
+        logging.getLogger("cekura_optimise").setLevel(logging.ERROR)
     tally = anyio.run(soak, args.seconds, args.workers, args.cycles, args.seed)
     silent = tally.regressions  # type: ignore[attr-defined]
     print(f"cycles                 {tally.cycles}")

@@ -65,16 +65,25 @@ class OptimiserJob:
     rows: list[dict[str, Any]]
     timer: Timer
     fault: RunFault | None = None
+    answer_lag_polls: int = 0
     simplified_prompt: str | None = None
     skip_evaluation: bool = False
     status: Literal["in_progress", "paused", "success", "error", "cancelled"] = "in_progress"
     question_ids: dict[str, Question] = field(default_factory=dict)
+    resuming_in: int = 0
+    just_answered: list[str] = field(default_factory=list)
     decisions: dict[CueKey, bool] = field(default_factory=dict)
     output: dict[str, Any] | None = None
     error: str | None = None
 
     def advance(self) -> None:
-        """One progress read: the run may finish, pause or fail on it."""
+        """One progress read: the run may finish, pause, resume or fail on it."""
+        if self.status == "paused" and self.resuming_in > 0:
+            self.resuming_in -= 1
+            if self.resuming_in == 0:
+                self.status, self.just_answered = "in_progress", []
+                self.timer.restart()
+            return
         if self.status != "in_progress" or (self.fault and self.fault.kind == "stuck"):
             return
         if not self.timer.due():
@@ -100,7 +109,7 @@ class OptimiserJob:
 
     def answer(self, answers: Mapping[str, Any]) -> None:
         """Record answers keyed by question id; the run resumes once no question is left open."""
-        if self.status != "paused":
+        if self.status != "paused" or self.resuming_in > 0:
             raise AnswerError("non_field_errors", "This optimization is not waiting for answers.")
         open_ids = {qid: self.question_ids[qid] for qid in self.open_question_ids()}
         decided: dict[CueKey, bool] = {}
@@ -110,6 +119,9 @@ class OptimiserJob:
             decided[open_ids[qid].key] = _accepts(open_ids[qid], raw, qid)
         self.decisions.update(decided)
         if not self.open_question_ids():
+            if self.answer_lag_polls > 0:
+                self.resuming_in, self.just_answered = self.answer_lag_polls, list(answers)
+                return
             self.status = "in_progress"
             self.timer.restart()
 
@@ -127,9 +139,8 @@ class OptimiserJob:
                 return {k: v for k, v in self.output.items() if k != "meta_harness"}
             return {"status": "success", "output": self.output}
         if self.status == "paused":
-            questions = [
-                _question_body(qid, self.question_ids[qid]) for qid in self.open_question_ids()
-            ]
+            shown = self.just_answered if self.resuming_in > 0 else self.open_question_ids()
+            questions = [_question_body(qid, self.question_ids[qid]) for qid in shown]
             return {"status": "paused", "questions": questions}
         if self.status == "error":
             return {"status": "error", "error": self.error}

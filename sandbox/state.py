@@ -66,6 +66,8 @@ class SandboxState:
         self.clock = clock or time.monotonic
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.faults = FaultPlan()
+        # Reads a run stays `paused` after its last answer, as a worker that resumes later would.
+        self.answer_lag_polls = 0
         self.requests: list[RequestRecord] = []
         self.history: dict[int, list[dict[str, Any]]] = {}
         self.optimiser_jobs: dict[str, OptimiserJob] = {}
@@ -222,6 +224,7 @@ class SandboxState:
             rows=copy.deepcopy(rows),
             timer=self._timer(fault, self.optimiser_polls, self.optimiser_seconds),
             fault=fault,
+            answer_lag_polls=self.answer_lag_polls,
             simplified_prompt=simplified_prompt,
             skip_evaluation=skip_evaluation,
         )

@@ -69,3 +69,21 @@ def test_two_processes_racing_start_one_run_and_write_once(tmp_path):
     assert len({r["optimise"]["proposal_id"] for r in results}) == 1
     assert state.count("process_feedbacks") == 1
     assert state.count("metric_patch", effective=True) == 1
+
+
+def test_killed_after_its_write_the_next_process_settles_the_apply(tmp_path):
+    state = SandboxState.seeded(optimiser_seconds=0.2, run_reviews_polls=0, api_keys=[API_KEY])
+    state.faults.stuck_run(101, job="run_reviews")
+    with start_background(state) as sandbox:
+        env = server_env(sandbox.url, tmp_path)
+        first = _run_cli(env, "--metrics", "101", "--apply", "--json")
+        _wait_for(lambda: state.count("run_reviews_progress") >= 1, timeout=60)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        second = _run_cli(env, "--metrics", "101", "--apply", "--json")
+        out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    result = json.loads(out)["metrics"][0]
+    assert result["status"] == "applied_unverified"
+    assert "stopped after writing" in result["summary"]
+    assert state.count("metric_patch", metric_id=101) == 1

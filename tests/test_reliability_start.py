@@ -13,8 +13,8 @@ pytestmark = pytest.mark.anyio
 
 @pytest.mark.parametrize(
     "fault",
-    [dict(kind="drop_after"), dict(kind="5xx", status=502)],
-    ids=["dropped-after-receipt", "gateway-error"],
+    [dict(kind="drop_after"), dict(kind="5xx", status=502), dict(kind="truncated")],
+    ids=["dropped-after-receipt", "gateway-error", "unreadable-success"],
 )
 async def test_unknown_start_is_reported_and_blocks_a_second_start(tmp_path, fault):
     async with sandbox_world(tmp_path) as w:

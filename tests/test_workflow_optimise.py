@@ -73,6 +73,25 @@ async def test_skip_policy_answers_questions_itself(tmp_path):
         assert any("Skipped" in warning for warning in result.warnings)
 
 
+async def test_skipping_waits_on_the_schedule_while_the_run_still_reads_paused(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        w.state.answer_lag_polls = 6
+        read_at: list[float] = []
+        fetch = w.wf.client.get_optimisation_progress
+
+        async def observed(progress_id):
+            read_at.append(w.clock.now())
+            return await fetch(progress_id)
+
+        w.wf.client.get_optimisation_progress = observed
+        result = await optimise_metric(w.wf, 103, on_questions="skip")
+        assert result.status == "proposed"
+        assert w.state.count("process_feedbacks_answer") == 1
+        assert len(read_at) >= 8
+        hot = len(read_at) - len(set(read_at))
+        assert hot <= 1, f"{hot} progress reads came without a wait (one, right after the answer)"
+
+
 async def test_a_run_that_never_finishes_times_out_and_resumes(tmp_path):
     async with sandbox_world(tmp_path) as w:
         w.state.faults.stuck_run(101)

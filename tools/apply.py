@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.apply_lease import ApplyLease, await_other_apply
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError, check_metric_id
@@ -98,18 +99,38 @@ async def apply_if_not_regressed(
             reasons=["read-only mode (CEKURA_OPTIMISE_READ_ONLY) forbids writes"],
         )
     proposal = find_proposal(wf, metric_id, proposal_id)
-    done = _already_done(wf, proposal)
-    if done is not None:
-        return done
-    won, row = wf.ledger.claim_apply(proposal.id, metric_id, wf.owner, now=wf.clock.now())
-    if not won:
-        return await _await_other_apply(wf, proposal, row)
+    for _ in range(3):
+        done = _already_done(wf, proposal)
+        if done is not None:
+            return done
+        won, row = wf.ledger.claim_apply(proposal.id, metric_id, wf.owner, now=wf.clock.now())
+        if won:
+            return await _hold(wf, proposal, row, verify, max_broken, progress)
+        outcome = await await_other_apply(wf, proposal, row, Reporter(progress))
+        if outcome is not None:
+            return outcome
+    raise WorkflowError(
+        f"Proposal {proposal.id} is being applied by other calls that keep stopping; nothing was "
+        "written by this call. Try again in a minute."
+    )
+
+
+async def _hold(
+    wf: Workflow,
+    proposal: ProposalRow,
+    row: ApplyRow,
+    verify: bool,
+    max_broken: int,
+    progress: ProgressFn | None,
+) -> ApplyResult:
+    """Run the apply we hold, renewing the hold as it reports; if it stops early, leave the row
+    for the next call to settle (or `failed`, when nothing was sent)."""
+    report = Reporter(progress, tick=ApplyLease(wf, row).renew)
     try:
-        result = await _apply_claimed(wf, proposal, row, verify, max_broken, Reporter(progress))
+        return await _apply_claimed(wf, proposal, row, verify, max_broken, report)
     except BaseException:
-        wf.ledger.update_apply(row.id, status="failed", now=wf.clock.now())
+        wf.ledger.abandon_apply(row.id, now=wf.clock.now())
         raise
-    return result
 
 
 def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
@@ -136,32 +157,6 @@ def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
         proposal_id=proposal.id,
         history_id_before=last.history_id_before,
         summary=f"Metric {proposal.metric_id}: proposal {proposal.id} is already applied.",
-    )
-
-
-async def _await_other_apply(wf: Workflow, proposal: ProposalRow, row: ApplyRow) -> ApplyResult:
-    """Another call holds this proposal's apply: wait for it to finish rather than write twice."""
-    deadline = wf.clock.now() + wf.policy.verify_timeout_s + 120
-    current: ApplyRow | None = row
-    while current is not None and current.status == "applying" and wf.clock.now() < deadline:
-        await wf.clock.sleep(0.25)
-        current = wf.ledger.apply(row.id)
-    status = current.status if current else "unknown"
-    if status in ("applied", "applied_unverified"):
-        return ApplyResult(
-            metric_id=proposal.metric_id,
-            status="already_applied",
-            proposal_id=proposal.id,
-            history_id_before=current.history_id_before if current else None,
-            summary=f"Metric {proposal.metric_id}: proposal {proposal.id} was applied by a "
-            "concurrent call.",
-        )
-    return ApplyResult(
-        metric_id=proposal.metric_id,
-        status="failed",
-        proposal_id=proposal.id,
-        summary=f"Metric {proposal.metric_id}: a concurrent apply of {proposal.id} ended {status}.",
-        warnings=["Call apply_if_not_regressed again to see the metric's state."],
     )
 
 
@@ -259,7 +254,7 @@ async def _write_and_verify(
     after = lab_score(outcome.after, {r.id for r in live.reviews})
     if after.correct < before.correct:
         return await _restore_after_regression(
-            wf, row, history_before, before, after, warnings, base
+            wf, row, history_before, before, after, warnings, base, report
         )
     wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
     return ApplyResult(
@@ -337,6 +332,7 @@ async def _restore_after_regression(
     after: ScorePair,
     warnings: list[str],
     base: dict[str, Any],
+    report: Reporter,
 ) -> ApplyResult:
     metric_id = base["metric_id"]
     drop = f"{before.correct}/{before.total} → {after.correct}/{after.total}"
@@ -367,7 +363,7 @@ async def _restore_after_regression(
             next_steps=[f"revert_metric(metric_id={metric_id}, history_id={history_before})"],
         )
     wf.ledger.update_apply(row.id, status="reverted", now=wf.clock.now())
-    refreshed = await rescore(wf, metric_id, Reporter(None))
+    refreshed = await rescore(wf, metric_id, report)
     return ApplyResult(
         **base,
         status="reverted",

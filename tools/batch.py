@@ -8,6 +8,7 @@ from collections import Counter
 import anyio
 
 from tools.apply import apply_if_not_regressed
+from tools.apply_lease import report_interrupted
 from tools.errors import WorkflowError, check_metric_id
 from tools.optimise import OnQuestions, optimise_metric
 from tools.results import BatchResult, MetricOutcome
@@ -92,6 +93,14 @@ async def _one_metric(
     progress: ProgressFn,
 ) -> MetricOutcome:
     try:
+        interrupted = await report_interrupted(wf, metric_id) if apply else None
+        if interrupted is not None:
+            return MetricOutcome(
+                metric_id=metric_id,
+                status=interrupted.status,
+                summary=interrupted.summary,
+                apply=interrupted.model_copy(update={"next_steps": []}),
+            )
         optimised = await optimise_metric(
             wf, metric_id, on_questions=on_questions, max_wait_s=max_wait_s, progress=progress
         )

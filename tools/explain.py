@@ -51,8 +51,14 @@ def explain(exc: CekuraError, doing: str) -> str:
             f"Could not reach Cekura while {doing}. Check the network or CEKURA_BASE_URL and retry."
         )
     if isinstance(exc, CekuraMalformedResponse):
+        if exc.method in ("GET", "HEAD", ""):
+            outcome = "Nothing was changed"
+        else:
+            outcome = (
+                "The request may have taken effect, so it was not repeated; check before retrying"
+            )
         return (
-            f"Cekura sent a response we cannot read while {doing}. Nothing was changed; try again "
-            "later, and report it if it persists."
+            f"Cekura sent a response we cannot read while {doing}. {outcome}; try again later, "
+            "and report it if it persists."
         )
     return f"Talking to Cekura failed while {doing}: {exc.message}"

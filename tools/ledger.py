@@ -364,10 +364,59 @@ class Ledger:
             )
             return _apply(db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone())
 
+    def renew_apply(self, apply_id: int, owner: str, now: float | None = None) -> bool:
+        """Heartbeat of a running apply: move its `updated_at` on, if `owner` still holds it."""
+        now = time.time() if now is None else now
+        with self._db.write() as db:
+            cur = db.execute(
+                "UPDATE applies SET updated_at = ? WHERE id = ? AND owner = ? AND status ="
+                " 'applying'",
+                (now, apply_id, owner),
+            )
+        return cur.rowcount == 1
+
+    def take_over_apply(
+        self, apply_id: int, seen_updated_at: float, owner: str, now: float | None = None
+    ) -> ApplyRow | None:
+        """Become the holder of an apply whose holder stopped, if nobody renewed or took it since
+        `seen_updated_at` (compare-and-swap); None when someone else got there first."""
+        now = time.time() if now is None else now
+        with self._db.write() as db:
+            cur = db.execute(
+                "UPDATE applies SET owner = ?, updated_at = ? WHERE id = ? AND status ="
+                " 'applying' AND updated_at = ?",
+                (owner, now, apply_id, seen_updated_at),
+            )
+            if cur.rowcount != 1:
+                return None
+            return _apply(db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone())
+
+    def abandon_apply(self, apply_id: int, now: float | None = None) -> None:
+        """The holder stops early (an error, a cancelled call). Before its write was sent the apply
+        simply `failed`; after, nobody knows if the write landed, so the row stays `applying` with
+        its lease expired, for the next call to settle from the live metric."""
+        now = time.time() if now is None else now
+        with self._db.write() as db:
+            db.execute(
+                "UPDATE applies SET status = CASE WHEN replaced IS NULL THEN 'failed' ELSE status"
+                " END, updated_at = CASE WHEN replaced IS NULL THEN ? ELSE 0 END"
+                " WHERE id = ? AND status = 'applying'",
+                (now, apply_id),
+            )
+
     def apply(self, apply_id: int) -> ApplyRow | None:
         with self._db.connect() as db:
             row = db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone()
         return _apply(row) if row else None
+
+    def applies_in_progress(self, metric_id: int) -> list[ApplyRow]:
+        """The metric's applies still marked `applying`, oldest first."""
+        with self._db.connect() as db:
+            rows = db.execute(
+                "SELECT * FROM applies WHERE metric_id = ? AND status = 'applying' ORDER BY id",
+                (metric_id,),
+            ).fetchall()
+        return [_apply(row) for row in rows]
 
     def last_apply(self, metric_id: int, statuses: tuple[str, ...] = LIVE_APPLY) -> ApplyRow | None:
         """The newest apply of a metric whose status is one of `statuses`."""

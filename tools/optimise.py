@@ -136,11 +136,18 @@ async def _follow(
     async def fetch() -> OptimiserProgress:
         return await wf.client.get_optimisation_progress(progress_id)
 
+    def settled(state: OptimiserProgress) -> bool:
+        """Done polling: the run ended, or paused on a question we have not skipped yet (a run
+        still paused on skipped questions is waited for on the schedule, not polled hot)."""
+        if state.state == "paused" and on_questions == "skip":
+            return any(q.id not in skipped for q in state.questions)
+        return state.state != "running"
+
     while True:
         try:
             outcome = await poll_until(
                 fetch,
-                lambda s: s.state != "running",
+                settled,
                 lambda s: _describe(metric.id, s),
                 clock=wf.clock,
                 policy=wf.policy.poll,
@@ -194,8 +201,6 @@ async def _follow(
                     ) from exc
                 skipped.update(q.id for q in fresh)
                 warnings.append(f"Skipped {len(fresh)} optimiser question(s): {sorted(skipped)}.")
-                continue
-            if on_questions == "skip":
                 continue
             wf.ledger.update_run(run.id, status="paused", now=wf.clock.now())
             return _needs_answers(wf, run, metric, state.questions, polls, started)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tools.apply_lease import settle_interrupted
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
@@ -37,13 +38,10 @@ async def revert_metric(
     report = Reporter(progress)
     applied: ApplyRow | None = None
     if history_id is None:
-        applied = wf.ledger.last_apply(metric_id, REVERTIBLE)
-        if applied is None:
-            return RevertResult(
-                metric_id=metric_id,
-                status="nothing_to_revert",
-                summary=f"Metric {metric_id}: no apply of ours to undo.",
-            )
+        await _settle_interrupted(wf, metric_id)
+        applied = wf.ledger.last_apply(metric_id, (*REVERTIBLE, "reverted"))
+        if applied is None or applied.status == "reverted":
+            return _nothing_to_revert(wf, metric_id, applied)
         if applied.history_id_before is None:
             return RevertResult(
                 metric_id=metric_id,
@@ -92,6 +90,41 @@ async def revert_metric(
         warnings=warnings,
         summary=f"Metric {metric_id}: restored history {history_id}.",
     )
+
+
+def _nothing_to_revert(wf: Workflow, metric_id: int, reverted: ApplyRow | None) -> RevertResult:
+    """Our newest apply is undone already (or there is none): undo nothing more unasked, but name
+    an earlier apply that is still live and how to undo it."""
+    if reverted is None:
+        return RevertResult(
+            metric_id=metric_id,
+            status="nothing_to_revert",
+            summary=f"Metric {metric_id}: no apply of ours to undo.",
+        )
+    steps = []
+    earlier = wf.ledger.last_apply(metric_id, REVERTIBLE)
+    if earlier is not None and earlier.history_id_before is not None:
+        steps.append(
+            f"revert_metric(metric_id={metric_id}, history_id={earlier.history_id_before}) undoes "
+            f"the earlier apply of {earlier.proposal_id}, still live"
+        )
+    return RevertResult(
+        metric_id=metric_id,
+        status="nothing_to_revert",
+        summary=f"Metric {metric_id}: our last apply, {reverted.proposal_id}, is already reverted.",
+        next_steps=steps,
+    )
+
+
+async def _settle_interrupted(wf: Workflow, metric_id: int) -> None:
+    """Settle applies a stopped call left in progress, so a write they made can be undone; refuse
+    while one is still held by a live call."""
+    _, held = await settle_interrupted(wf, metric_id)
+    if held:
+        raise WorkflowError(
+            f"An apply of {held[0].proposal_id} to metric {metric_id} is in progress; call "
+            "revert_metric again when it has finished. Nothing was changed."
+        )
 
 
 async def _edited_since(wf: Workflow, applied: ApplyRow) -> str | None:

@@ -3,7 +3,12 @@ exactly once, recording its outcome in the ledger before anything else happens."
 
 from __future__ import annotations
 
-from tools.cekura.errors import CekuraError, CekuraOutcomeUnknown, CekuraServerError
+from tools.cekura.errors import (
+    CekuraError,
+    CekuraMalformedResponse,
+    CekuraOutcomeUnknown,
+    CekuraServerError,
+)
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError
 from tools.explain import explain
@@ -59,14 +64,16 @@ async def start_run(
         progress_id = await wf.client.start_optimisation(
             metric.id, test_set_ids=test_set_ids, metric_type=metric_type(metric)
         )
-    except (CekuraOutcomeUnknown, CekuraServerError):
+    except (CekuraOutcomeUnknown, CekuraServerError, CekuraMalformedResponse) as exc:
+        unreadable = isinstance(exc, CekuraMalformedResponse)
+        answer = "an answer we cannot read" if unreadable else "no usable answer"
         wf.ledger.update_run(
-            run.id, status="unknown", note="start sent, no answer", now=wf.clock.now()
+            run.id, status="unknown", note=f"start sent, {answer}", now=wf.clock.now()
         )
         return OptimiseResult(
             metric_id=metric.id,
             status="failed",
-            summary=f"Metric {metric.id}: the start request got no answer; not repeated.",
+            summary=f"Metric {metric.id}: the start request got {answer}; not repeated.",
             warnings=[unknown_start_message(run, wf.policy.unknown_start_window_s)],
         )
     except CekuraError as exc:

@@ -65,7 +65,8 @@ class Policy:
     """Operating rules: read-only mode, evaluation budget, polling, concurrency and windows.
 
     `concurrency` bounds the metrics a batch follows at once; most of a metric's time is waiting
-    on Cekura, so the bound that matters is the client's requests in flight."""
+    on Cekura, so the bound that matters is the client's requests in flight. An apply whose
+    holder has not renewed it for `apply_lease_s` (or whose process is gone) may be taken over."""
 
     read_only: bool = False
     eval_budget: int = 100
@@ -77,6 +78,7 @@ class Policy:
     concurrency: int = 100
     unknown_start_window_s: float = 1800.0
     starting_grace_s: float = 120.0
+    apply_lease_s: float = 600.0
 
 
 def default_owner() -> str:
@@ -113,13 +115,19 @@ def reports_retries(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[
 
 
 class Reporter:
-    """Sends increasing progress notifications; a no-op when the caller did not ask for progress."""
+    """Sends increasing progress notifications; a no-op when the caller did not ask for progress.
 
-    def __init__(self, send: ProgressFn | None) -> None:
+    `tick`, if given, runs at every report whether or not anyone listens: a workflow that reports
+    as it goes uses it as a heartbeat (an apply renews its hold on the ledger row)."""
+
+    def __init__(self, send: ProgressFn | None, tick: Callable[[], None] | None = None) -> None:
         self._send = send
+        self._tick = tick
         self._count = 0
 
     async def __call__(self, message: str) -> None:
+        if self._tick is not None:
+            self._tick()
         if self._send is None:
             return
         self._count += 1
