@@ -27,6 +27,7 @@ import anyio
 from sandbox import Fault, SandboxState, sandbox_transport
 from sandbox.judge import evaluate, is_correct
 from tools.apply import apply_if_not_regressed
+from tools.apply_lease import report_interrupted
 from tools.cekura.client import CekuraClient
 from tools.errors import WorkflowError
 from tools.ledger import Ledger
@@ -47,6 +48,7 @@ ROUTES = (
     "process_feedbacks_answer",
 )
 UNKNOWN_START_WINDOW_S = 2.0
+CANCEL_SHARE = 0.05
 DISCLOSED = frozenset({"failed", "applied_unverified"})
 
 
@@ -55,6 +57,7 @@ class Tally:
     """What the soak observed."""
 
     cycles: int = 0
+    cancelled: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
     cycle_s: list[float] = field(default_factory=list)
@@ -155,6 +158,19 @@ async def cycle(
     tally.cycle_s.append(time.monotonic() - started)
 
 
+async def settle_leftovers(wf: Workflow, tally: Tally) -> None:
+    """What the next routine run does first: settle applies that cancelled calls left behind. One
+    that had written is disclosed then (`applied_unverified`), as a real routine would report it."""
+    for metric_id in METRICS:
+        try:
+            interrupted = await report_interrupted(wf, metric_id)
+        except WorkflowError:
+            continue
+        if interrupted is not None:
+            tally.statuses[f"settled:{interrupted.status}"] += 1
+            tally.disclosed.setdefault(metric_id, set()).add(interrupted.status)
+
+
 async def worker(
     name: str,
     ledger_path: Path,
@@ -184,7 +200,14 @@ async def worker(
         while time.monotonic() < deadline and tally.cycles < max_cycles:
             if rng.random() < 0.3:
                 state.faults.add(random_fault(rng))
-            await cycle(wf, state, rng.choice(METRICS), rng, tally)
+            metric_id = rng.choice(METRICS)
+            if rng.random() < CANCEL_SHARE:
+                with anyio.move_on_after(rng.uniform(0.005, 0.2)) as scope:
+                    await cycle(wf, state, metric_id, rng, tally)
+                tally.cancelled += scope.cancelled_caught
+            else:
+                await cycle(wf, state, metric_id, rng, tally)
+        await settle_leftovers(wf, tally)
 
 
 async def soak(seconds: float, workers: int, max_cycles: int, seed: int) -> Tally:
@@ -243,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     silent = tally.regressions  # type: ignore[attr-defined]
     print(f"cycles                 {tally.cycles}")
     print(f"faults injected        {tally.faults}")  # type: ignore[attr-defined]
+    print(f"calls cancelled midway {tally.cancelled}")
     print(f"duplicate runs started {tally.duplicates}")  # type: ignore[attr-defined]
     print(f"unknown starts later released {tally.released}")  # type: ignore[attr-defined]
     print(f"silent regressions     {len(silent)} {silent or ''}")

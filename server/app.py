@@ -90,6 +90,10 @@ def build_server(
     )
     read_only = settings.read_only
 
+    def _writes() -> ToolAnnotations:
+        """A tool that changes Cekura: destructive, unless read-only mode makes it refuse."""
+        return _annotations(read_only=read_only, destructive=not read_only, idempotent=True)
+
     def tool(title: str, annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Any]:
         """Register a tool whose description is its docstring, dedented."""
 
@@ -188,7 +192,7 @@ def build_server(
 
     @tool(
         title="Apply a proposal if it does not regress (writes the metric)",
-        annotations=_annotations(destructive=True, idempotent=True),
+        annotations=_writes(),
     )
     async def apply_if_not_regressed(
         metric_id: MetricId,
@@ -221,7 +225,7 @@ def build_server(
 
     @tool(
         title="Revert a metric to before our last apply",
-        annotations=_annotations(destructive=True, idempotent=True),
+        annotations=_writes(),
     )
     async def revert_metric(
         metric_id: MetricId,
@@ -284,7 +288,7 @@ def build_server(
 
     @tool(
         title="Cancel our running optimisation",
-        annotations=_annotations(destructive=True, idempotent=True),
+        annotations=_writes(),
     )
     async def cancel_optimisation(metric_id: MetricId, ctx: Context) -> CancelResult:
         """Cancel the optimisation we have in flight for the metric."""

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -70,22 +71,26 @@ def wait_for_port(
 
 
 @contextmanager
-def http_server(env: dict[str, str], *args: str) -> Iterator[str]:
-    """`python -m server --transport http` on a free loopback port; yields the /mcp URL."""
+def http_server(env: dict[str, str], *args: str, stderr_path: Path | None = None) -> Iterator[str]:
+    """`python -m server --transport http` on a free loopback port; yields the /mcp URL. Its stderr
+    goes to `stderr_path` (a temporary file by default), so a chatty server never blocks on it."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--transport", "http", "--port", str(port), *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_port(port, proc, lambda: proc.stderr.read().decode())
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = stderr_path or Path(tmp) / "stderr.log"
+        with open(log, "wb") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "server", "--transport", "http", "--port", str(port), *args],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+            try:
+                wait_for_port(port, proc, log.read_text)
+                yield f"http://127.0.0.1:{port}/mcp"
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
 
 
 # OAuth mode (issue 6) --------------------------------------------------------------------------

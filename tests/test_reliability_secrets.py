@@ -4,8 +4,11 @@ import subprocess
 import sys
 
 import httpx
+import httpx2
 import pytest
 from e2e import ROOT, http_server, server_env
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from sandbox import SandboxState, start_background
 
@@ -65,13 +68,33 @@ def test_a_rejected_key_is_reported_without_echoing_it(sandbox, tmp_path):
     assert wrong not in proc.stdout + proc.stderr
 
 
-async def test_http_responses_and_debug_logs_hold_no_secret(sandbox, tmp_path):
-    env = _env(sandbox, tmp_path)
-    with http_server(env, "-vv") as url:
+async def test_http_responses_and_debug_logs_hold_no_secret(tmp_path):
+    state = SandboxState.seeded(optimiser_polls=0, run_reviews_polls=0, api_keys=[KEY])
+    log = tmp_path / "server.log"
+    with (
+        start_background(state) as sandbox,
+        http_server(_env(sandbox, tmp_path / "state"), "-vv", stderr_path=log) as url,
+    ):
         body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
         async with httpx.AsyncClient() as raw:
             denied = await raw.post(url, json=body, headers={"Authorization": "Bearer wrong"})
-    _clean(denied.text, str(denied.headers))
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            results = [
+                await client.call_tool("optimise_metrics", {"metric_ids": [101, 104, 999]}),
+                await client.call_tool("apply_if_not_regressed", {"metric_id": 101}),
+                await client.call_tool("revert_metric", {"metric_id": 101}),
+                await client.call_tool("diff_proposal", {"metric_id": 424242}),
+            ]
+    assert denied.status_code == 401
+    assert results[1].structured_content["status"] == "applied"
+    assert results[3].is_error
+    logged = log.read_text()
+    assert "DEBUG cekura_optimise.client: PATCH" in logged
+    _clean(denied.text, str(denied.headers), logged, *(r.model_dump_json() for r in results))
     for path in tmp_path.rglob("*"):
         if path.is_file():
-            assert KEY.encode() not in path.read_bytes()
+            data = path.read_bytes()
+            assert KEY.encode() not in data and TOKEN.encode() not in data

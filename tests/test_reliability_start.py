@@ -61,3 +61,16 @@ async def test_the_window_is_a_setting(monkeypatch, tmp_path):
     monkeypatch.setenv("CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S", "soon")
     with pytest.raises(SettingsError, match="CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S"):
         Settings.from_env()
+
+
+async def test_a_call_stopped_during_the_start_counts_as_an_unknown_start(tmp_path):
+    import anyio
+
+    async with sandbox_world(tmp_path) as w:
+        w.state.faults.add(Fault(route="process_feedbacks", kind="latency", delay_s=2, times=1))
+        with anyio.move_on_after(0.2) as scope:
+            await optimise_metric(w.wf, 101)
+        assert scope.cancelled_caught
+        with pytest.raises(WorkflowError, match="force=True"):
+            await optimise_metric(w.wf, 101)
+        assert (await optimise_metric(w.wf, 101, force=True)).status == "proposed"

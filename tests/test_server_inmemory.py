@@ -45,6 +45,9 @@ async def test_read_only_mode_is_reflected_in_annotations(tmp_path):
         tools = {t.name: t for t in (await client.list_tools()).tools}
     await live.aclose()
     assert tools["optimise_metrics"].annotations.destructive_hint is False
+    for name in ("apply_if_not_regressed", "revert_metric", "cancel_optimisation"):
+        assert tools[name].annotations.destructive_hint is False
+        assert tools[name].annotations.read_only_hint is True
 
 
 async def test_optimise_then_apply_through_mcp_with_progress(runtime):

@@ -93,14 +93,30 @@ async def test_answers_need_a_paused_run_and_known_question_ids(tmp_path):
             await answer_optimiser_questions(w.wf, 103, {})
 
 
-async def test_answer_failing_upstream_is_failed(tmp_path):
+@pytest.mark.parametrize(
+    ("fault", "fate"),
+    [
+        (dict(kind="429", retry_after=5), "were not recorded"),
+        (dict(kind="5xx", status=502), "may or may not have been recorded"),
+        (dict(kind="drop_after"), "may or may not have been recorded"),
+    ],
+    ids=["refused", "gateway-error", "dropped-after-receipt"],
+)
+async def test_answer_failing_upstream_is_failed_and_says_if_it_may_have_landed(
+    tmp_path, fault, fate
+):
     from sandbox import Fault
 
     async with sandbox_world(tmp_path) as w:
         paused = await optimise_metric(w.wf, 103)
-        w.state.faults.add(Fault(route="process_feedbacks_answer", kind="5xx", status=502, times=1))
+        w.state.faults.add(Fault(route="process_feedbacks_answer", times=1, **fault))
         result = await answer_optimiser_questions(w.wf, 103, {paused.questions[0].id: None})
         assert result.status == "failed"
+        assert fate in result.summary
+        assert result.next_steps == [
+            "optimise_metric(metric_id=103) shows whether the run still waits, and on which "
+            "questions"
+        ]
 
 
 async def test_routine_read_only_then_with_apply(tmp_path):

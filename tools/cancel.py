@@ -15,7 +15,9 @@ async def cancel_optimisation(wf: Workflow, metric_id: int) -> CancelResult:
     check_metric_id(metric_id)
     if wf.policy.read_only:
         raise WorkflowError(
-            "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); cancel refused."
+            "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); cancel refused and "
+            "nothing was sent. Cancel the run in Cekura's Metric Lab, or restart the server "
+            "without read-only mode."
         )
     run = wf.ledger.inflight_run(metric_id)
     if run is None or not run.progress_id:

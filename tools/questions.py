@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tools.cekura.errors import CekuraBadRequest, CekuraError
+from tools.cekura.errors import (
+    CekuraBadRequest,
+    CekuraError,
+    CekuraMalformedResponse,
+    CekuraOutcomeUnknown,
+    CekuraServerError,
+)
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.results import AnswerResult
@@ -50,12 +56,18 @@ async def answer_optimiser_questions(
             + " Check the question ids in the needs_answers result."
         ) from exc
     except CekuraError as exc:
+        unsure = isinstance(exc, CekuraOutcomeUnknown | CekuraServerError | CekuraMalformedResponse)
+        fate = "may or may not have been recorded" if unsure else "were not recorded"
         return AnswerResult(
             metric_id=metric_id,
             status="failed",
             progress_id=run.progress_id,
-            summary=f"Metric {metric_id}: the answers were not recorded.",
+            summary=f"Metric {metric_id}: the answers {fate}.",
             warnings=[explain(exc, "sending the answers")],
+            next_steps=[
+                f"optimise_metric(metric_id={metric_id}) shows whether the run still waits, and "
+                "on which questions"
+            ],
         )
     wf.ledger.update_run(run.id, status="running", now=wf.clock.now())
     answered = sorted(k for k, v in answers.items() if v is not None)
@@ -67,8 +79,8 @@ async def answer_optimiser_questions(
         answered=answered,
         skipped=skipped,
         summary=(
-            f"Metric {metric_id}: {len(answered)} answered, {len(skipped)} skipped; run "
-            f"{run.progress_id} resumed."
+            f"Metric {metric_id}: {len(answered)} answered, {len(skipped)} skipped, recorded by "
+            f"run {run.progress_id}; it resumes once no question is left open."
         ),
         next_steps=[f"optimise_metric(metric_id={metric_id})"],
     )

@@ -81,10 +81,19 @@ async def start_run(
         raise WorkflowError(
             explain(exc, f"starting an optimisation of metric {metric.id}")
         ) from exc
-    await report(f"metric {metric.id}: optimisation started ({progress_id})")
-    return wf.ledger.update_run(
+    except BaseException:
+        wf.ledger.update_run(
+            run.id,
+            status="unknown",
+            note="call stopped before the start's answer",
+            now=wf.clock.now(),
+        )
+        raise
+    running = wf.ledger.update_run(
         run.id, status="running", progress_id=progress_id, now=wf.clock.now()
     )
+    await report(f"metric {metric.id}: optimisation started ({progress_id})")
+    return running
 
 
 def metric_type(metric: Metric) -> str | None:
