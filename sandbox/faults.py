@@ -11,7 +11,8 @@ connection breaks), `html` (VALUE = status, default 200: an HTML page instead of
 matching request); it defaults to 1, except for latency (`*`). ROUTE is a route name or `*`. Run
 outcomes use the same shape with the job as ROUTE and a required metric:
 `stuck@process_feedbacks#101` (never finishes), `fail@run_reviews#104` (ends in error),
-`slow=2.5@process_feedbacks#101` (takes VALUE seconds).
+`slow=2.5@process_feedbacks#101` (takes VALUE seconds). Optimiser output laid over with other
+fields (`FaultPlan.tampered_run`) is set from code only.
 Example: `429x2@process_feedbacks_progress,503@metric_get,latency=0.2@*,drop_after@run_reviews`.
 """
 
@@ -19,13 +20,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from sandbox.contract import ROUTE_NAMES
 
 FaultKind = Literal["429", "5xx", "latency", "drop", "drop_after", "html", "truncated"]
 RunJob = Literal["process_feedbacks", "run_reviews"]
-RunKind = Literal["stuck", "fail", "slow"]
+RunKind = Literal["stuck", "fail", "slow", "tamper"]
 
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 RUN_JOBS: tuple[str, ...] = get_args(RunJob)
@@ -89,6 +90,7 @@ class RunFault:
     polls: int | None = None
     seconds: float | None = None
     times: int | None = None
+    output: dict[str, Any] = field(default_factory=dict)
     fired: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -153,6 +155,15 @@ class FaultPlan:
             raise FaultSpecError("slow_run needs polls or seconds")
         return self._run(
             RunFault(metric_id, job, "slow", polls=polls, seconds=seconds, times=times)
+        )
+
+    def tampered_run(
+        self, metric_id: int, output: dict[str, Any], *, times: int | None = None
+    ) -> RunFault:
+        """Optimiser runs on this metric succeed with these fields laid over their output (a
+        label changed without approval, code that does not parse, scores on other samples)."""
+        return self._run(
+            RunFault(metric_id, "process_feedbacks", "tamper", output=output, times=times)
         )
 
     def run_fault(self, metric_id: int, job: RunJob) -> RunFault | None:

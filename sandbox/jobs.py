@@ -104,6 +104,8 @@ class OptimiserJob:
                 self.question_ids[f"q_{len(self.question_ids) + 1}"] = question
         elif isinstance(result, Proposal):
             self.status, self.output = "success", result.output
+            if self.fault and self.fault.kind == "tamper":
+                self.output = {**self.output, **self.fault.output}
         elif isinstance(result, Failed):
             self.status, self.error = "error", result.error
 

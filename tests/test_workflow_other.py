@@ -3,6 +3,7 @@
 import pytest
 from e2e import READ_ONLY_PASS
 
+from sandbox import SandboxState
 from support import sandbox_world
 from tools.batch import optimise_metrics
 from tools.cancel import cancel_optimisation
@@ -119,8 +120,9 @@ async def test_answer_failing_upstream_is_failed_and_says_if_it_may_have_landed(
         ]
 
 
-async def test_routine_read_only_then_with_apply(tmp_path):
-    async with sandbox_world(tmp_path) as w:
+@pytest.mark.parametrize("shape", ["envelope", "flat"])
+async def test_routine_read_only_then_with_apply(tmp_path, shape):
+    async with sandbox_world(tmp_path, SandboxState.seeded(progress_shape=shape)) as w:
         ids = list(READ_ONLY_PASS)
         report = await optimise_metrics(w.wf, ids)
         assert {m.metric_id: m.status for m in report.metrics} == READ_ONLY_PASS

@@ -65,6 +65,10 @@ def guard_reasons(
         unsafe.append(f"scores are on different samples ({base.total} vs {opt.total})")
     elif opt.correct < base.correct:
         regressed.append(f"optimised {opt.correct}/{opt.total} is below baseline {base.correct}")
+    if base is not None and base.total and evidence.reviews_compared == 0:
+        unsafe.append(
+            "the run returned no per-review results, so nothing shows that no correct review breaks"
+        )
     broken = evidence.flips.broken
     if len(broken) > max_broken:
         regressed.append(

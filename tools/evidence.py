@@ -37,6 +37,9 @@ class Evidence(BaseModel):
     mcnemar_p: float | None = Field(
         default=None, description="Exact two-sided McNemar p-value over the flips (1.0 = no signal)"
     )
+    reviews_compared: int | None = Field(
+        default=None, description="Labelled reviews with a per-review result from the run"
+    )
 
 
 def values_equal(actual: Any, expected: Any) -> bool:
@@ -110,6 +113,7 @@ def evidence_for(metric: Metric, output: OptimiserOutput) -> Evidence:
         optimised=optimised,
         flips=flips,
         mcnemar_p=round(mcnemar_exact(len(flips.fixed), len(flips.broken)), 6),
+        reviews_compared=compared,
     )
 
 
