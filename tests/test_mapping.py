@@ -3,7 +3,7 @@
 import pytest
 
 from tools.cekura.models import Metric, OptimiserOutput
-from tools.mapping import code_problems, patch_matches, proposal_patch
+from tools.mapping import code_problems, patch_matches, proposal_patch, trigger_kind_of_text
 
 LIVE = Metric(
     id=7,
@@ -92,3 +92,18 @@ def test_unchanged_proposal_is_an_empty_patch_and_matches():
 def test_code_that_does_not_parse_is_reported(field):
     assert code_problems({field: "def broken(:\n"})
     assert code_problems({field: "_result = True\n"}) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("", "always"),
+        (" always ", "always"),
+        ("Evaluate only when the caller asks about a refund.", "llm_judge"),
+        ("_result = 'refund' in transcript", "custom_code"),
+        ("refund_requested = True", "llm_judge"),
+        ("_result = (", "llm_judge"),
+    ],
+)
+def test_the_kind_of_a_trigger_given_as_bare_text(text, kind):
+    assert trigger_kind_of_text(text) == kind

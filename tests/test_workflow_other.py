@@ -73,6 +73,38 @@ async def test_diff_of_cekuras_pending_proposal(tmp_path):
         assert {"description", "evaluation_trigger"} <= set(result.changed_fields)
 
 
+async def test_a_pending_proposal_with_trigger_code_diffs_as_code(tmp_path):
+    code = "_result = 'refund' in transcript.lower()"
+    async with sandbox_world(tmp_path) as w:
+        w.state.set_pending_proposal(
+            101,
+            {
+                "description": "",
+                "evaluation_trigger": code,
+                "type": "llm_judge",
+                "custom_code": "",
+                "score": 1.0,
+                "baseline_score": 0.5,
+                "cron_job_id": 1,
+                "cron_job_name": "weekly",
+                "proposed_at": "2026-11-01T00:00:00Z",
+            },
+        )
+        result = await diff_proposal(w.wf, 101)
+        assert {"trigger_type", "evaluation_trigger_custom_code"} <= set(result.changed_fields)
+        assert "evaluation_trigger_prompt" not in result.changed_fields
+        applied = w.state.apply_pending_proposal(101)
+        assert applied["trigger_type"] == "custom_code"
+        assert applied["evaluation_trigger_custom_code"] == code
+
+
+async def test_diff_of_our_run_under_another_metric_is_refused(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        run = await optimise_metric(w.wf, 101)
+        with pytest.raises(WorkflowError, match="optimised metric 101, not 102"):
+            await diff_proposal(w.wf, 102, progress_id=run.progress_id)
+
+
 async def test_cancel_stops_our_run_and_frees_the_slot(tmp_path):
     async with sandbox_world(tmp_path) as w:
         w.state.faults.stuck_run(101)

@@ -10,7 +10,7 @@ from tools.evidence import Evidence, evidence_for
 from tools.explain import explain
 from tools.fingerprint import metric_fingerprint
 from tools.live_metric import read_metric
-from tools.mapping import patch_matches, proposal_patch
+from tools.mapping import patch_matches, proposal_patch, trigger_kind_of_text
 from tools.proposals import proposal_view
 from tools.results import DiffResult
 from tools.workflow import Workflow, reports_retries
@@ -89,6 +89,12 @@ async def diff_proposal(
 
 
 async def _from_progress(wf: Workflow, metric: Metric, progress_id: str) -> DiffResult:
+    ours = wf.ledger.run_by_progress_id(progress_id)
+    if ours is not None and ours.metric_id != metric.id:
+        raise WorkflowError(
+            f"Run {progress_id} optimised metric {ours.metric_id}, not {metric.id}; call "
+            f"diff_proposal(metric_id={ours.metric_id}, progress_id='{progress_id}')."
+        )
     try:
         state = await wf.client.get_optimisation_progress(progress_id)
     except CekuraNotFound:
@@ -114,7 +120,7 @@ def _from_pending(metric: Metric, pending: PendingProposal) -> DiffResult:
     output = OptimiserOutput(
         improved_metric_description=pending.description or "",
         improved_evaluation_trigger=trigger,
-        improved_trigger_kind="always" if trigger in ("", "always") else "llm_judge",
+        improved_trigger_kind=trigger_kind_of_text(trigger),
         custom_code=pending.custom_code or "",
         type=pending.type,
     )

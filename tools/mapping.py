@@ -30,6 +30,19 @@ def live_value(metric: Metric, field: str) -> Any:
     return getattr(metric, field, None)
 
 
+def trigger_kind_of_text(text: str) -> str:
+    """The kind of a free-text trigger that comes without one (Cekura's pending proposal):
+    `always`, Python that sets `_result` (custom_code), or else an LLM-judge prompt."""
+    stripped = text.strip()
+    if stripped in ("", "always"):
+        return "always"
+    try:
+        ast.parse(stripped)
+    except SyntaxError:
+        return "llm_judge"
+    return "custom_code" if "_result" in stripped else "llm_judge"
+
+
 def desired_fields(output: OptimiserOutput) -> tuple[dict[str, Any], list[str]]:
     """Every field the proposal sets, mapped by trigger kind; plus warnings about what was left out."""
     fields: dict[str, Any] = {}
