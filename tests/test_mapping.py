@@ -107,3 +107,17 @@ def test_code_that_does_not_parse_is_reported(field):
 )
 def test_the_kind_of_a_trigger_given_as_bare_text(text, kind):
     assert trigger_kind_of_text(text) == kind
+
+
+def test_program_fields_are_left_out_of_the_write_with_a_warning():
+    output = OptimiserOutput(
+        improved_metric_description="Judge the booking strictly.",
+        improved_evaluation_trigger="always",
+        improved_trigger_kind="always",
+        metric_description_program={"signature": "booking -> verdict"},
+        metric_description_variables=["tone"],
+    )
+    patch, warnings = proposal_patch(output, LIVE)
+    assert "metric_description_program" not in patch
+    assert patch["metric_description_variables"] == ["tone"]
+    assert any("Left out of the write: metric_description_program" in w for w in warnings)

@@ -239,11 +239,6 @@ async def _write_and_verify(
     except CekuraError as exc:
         return await _patch_failed(wf, row, exc, patch, base)
     before = lab_score(live)
-    warnings = []
-    if any(k.endswith("_program") for k in patch):
-        warnings.append(
-            "Cekura's history does not keep *_program fields; a revert cannot undo them."
-        )
     outcome = await _verify(wf, metric_id, verify, live, report)
     if outcome.after is None:
         wf.ledger.update_apply(row.id, status="applied_unverified", now=wf.clock.now())
@@ -251,14 +246,14 @@ async def _write_and_verify(
             **base,
             status="applied_unverified",
             verified_baseline=before,
-            warnings=warnings + outcome.warnings,
+            warnings=outcome.warnings,
             summary=f"Metric {metric_id}: applied {proposal.id} without re-scoring.",
             next_steps=[f"revert_metric(metric_id={metric_id})"],
         )
     after = lab_score(outcome.after, {r.id for r in live.reviews})
     if after.correct < before.correct:
         return await _restore_after_regression(
-            wf, row, history_before, before, after, warnings, base, report
+            wf, row, history_before, before, after, base, report
         )
     wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
     return ApplyResult(
@@ -266,7 +261,6 @@ async def _write_and_verify(
         status="applied",
         verified=after,
         verified_baseline=before,
-        warnings=warnings,
         summary=(
             f"Metric {metric_id}: applied {proposal.id}; Lab re-score {before.correct}/"
             f"{before.total} → {after.correct}/{after.total}."
@@ -334,7 +328,6 @@ async def _restore_after_regression(
     history_before: int | None,
     before: ScorePair,
     after: ScorePair,
-    warnings: list[str],
     base: dict[str, Any],
     report: Reporter,
 ) -> ApplyResult:
@@ -348,7 +341,7 @@ async def _restore_after_regression(
             verified=after,
             verified_baseline=before,
             summary=f"Metric {metric_id}: applied but re-score fell ({drop}); no history to restore.",
-            warnings=[*warnings, "Restore the previous version by hand in Cekura."],
+            warnings=["Restore the previous version by hand in Cekura."],
         )
     try:
         await wf.client.restore_metric(metric_id, history_before)
@@ -363,7 +356,7 @@ async def _restore_after_regression(
                 f"Metric {metric_id}: re-score fell ({drop}) and the automatic restore failed; "
                 "the regressed version is LIVE."
             ),
-            warnings=[*warnings, explain(exc, "restoring the metric")],
+            warnings=[explain(exc, "restoring the metric")],
             next_steps=[f"revert_metric(metric_id={metric_id}, history_id={history_before})"],
         )
     wf.ledger.update_apply(row.id, status="reverted", now=wf.clock.now())
@@ -373,7 +366,7 @@ async def _restore_after_regression(
         status="reverted",
         verified=after,
         verified_baseline=before,
-        warnings=warnings + refreshed.warnings,
+        warnings=refreshed.warnings,
         reasons=[f"the Lab re-score fell below the baseline ({drop})"],
         summary=(
             f"Metric {metric_id}: applied, re-score fell ({drop}), restored history "

@@ -69,9 +69,17 @@ def desired_fields(output: OptimiserOutput) -> tuple[dict[str, Any], list[str]]:
         warnings.append("The optimiser suggested type custom_code without any code; type kept.")
     elif output.type and output.type not in DEPRECATED_TYPES:
         fields["type"] = output.type
-    for name in ("metric_description_program", "evaluation_trigger_program"):
-        if getattr(output, name) is not None:
-            fields[name] = getattr(output, name)
+    programs = [
+        name
+        for name in ("metric_description_program", "evaluation_trigger_program")
+        if getattr(output, name) is not None
+    ]
+    if programs:
+        warnings.append(
+            f"Left out of the write: {', '.join(programs)}. Cekura does not return these fields "
+            "and its history cannot restore them, so a write could be neither checked nor undone "
+            "(Cekura's own auto-apply leaves them out too)."
+        )
     for name in ("metric_description_variables", "evaluation_trigger_variables"):
         if getattr(output, name):
             fields[name] = getattr(output, name)
