@@ -9,6 +9,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from tools.results import BatchResult, MetricOutcome
+from tools.untrusted import unquote_block
 
 FAILING = frozenset({"failed", "timed_out"})
 STYLE = {
@@ -63,7 +64,7 @@ def diff_lines(outcome: MetricOutcome) -> list[str]:
     """The proposal's unified diffs, if it has any."""
     if outcome.optimise is None:
         return []
-    return [line for d in outcome.optimise.diffs for line in d.diff.splitlines()]
+    return [line for d in outcome.optimise.diffs for line in unquote_block(d.diff).splitlines()]
 
 
 def render_plain(result: BatchResult, out: TextIO, *, diffs: bool = False) -> None:

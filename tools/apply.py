@@ -252,9 +252,7 @@ async def _write_and_verify(
         )
     after = lab_score(outcome.after, {r.id for r in live.reviews})
     if after.correct < before.correct:
-        return await _restore_after_regression(
-            wf, row, history_before, before, after, base, report
-        )
+        return await _restore_after_regression(wf, row, history_before, before, after, base, report)
     wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
     return ApplyResult(
         **base,
