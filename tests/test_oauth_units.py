@@ -18,7 +18,7 @@ from server.oauth.crypto import DecryptError, Keyring, digest, new_token
 from server.oauth.keycheck import cekura_key_checker, normalise_key
 from server.oauth.provider import check_redirect_uri
 from server.oauth.ratelimit import TokenBuckets
-from server.oauth.store import Code, Grant, NewToken, OAuthStore
+from server.oauth.store import IDLE_CLIENT_S, Code, Grant, NewToken, OAuthStore
 from server.oauth.tenancy import TenantKeyError
 from server.runtime import Runtime
 from server.settings import Settings, SettingsError
@@ -242,6 +242,19 @@ def test_purge_forgets_what_can_no_longer_be_used(tmp_path):
     assert store.token(digest("r"), "refresh") is not None
     store.revoke_grant("live")
     assert store.grant("live") is None and store.token(digest("r"), "refresh") is None
+
+
+def test_purge_drops_client_registrations_idle_for_an_hour_without_a_grant(tmp_path):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    for client_id in ("idle", "consenting", "client-1"):
+        store.save_client(client_id, {"client_id": client_id}, None, 0.0)
+    store.add_pending(digest("p"), "consenting", {"state": "s"}, expires_at=99_999.0)
+    _grant(store, "g1", 0.0, code_ttl=99_999)
+    store.purge(IDLE_CLIENT_S - 1)
+    assert store.client_count() == 3
+    store.purge(IDLE_CLIENT_S + 1)
+    assert store.client("idle") is None
+    assert store.client("consenting") is not None and store.client("client-1") is not None
 
 
 def test_a_pending_consent_is_taken_once(tmp_path):

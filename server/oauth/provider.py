@@ -109,6 +109,7 @@ class CekuraOAuthProvider:
             check_redirect_uri(uri)
         if len(client_info.client_name or "") > 200:
             raise RegistrationError("invalid_client_metadata", "client_name is too long")
+        self.store.purge(self.clock())
         if self.store.client_count() >= MAX_CLIENTS:
             raise RegistrationError("invalid_client_metadata", "registration is closed for now")
         # the scope /mcp requires is always registered (and echoed back), whatever else was asked

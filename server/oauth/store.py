@@ -16,6 +16,8 @@ from typing import Any
 
 from tools.sqlite_file import SqliteFile
 
+IDLE_CLIENT_S = 3600.0
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS oauth_clients (
     client_id TEXT PRIMARY KEY,
@@ -303,8 +305,10 @@ class OAuthStore:
             db.execute("DELETE FROM oauth_grants WHERE id = ?", (grant_id,))
 
     def purge(self, now: float) -> None:
-        """Drop what can no longer be used: expired consents, codes and tokens, and grants left
-        with neither a live refresh token nor an unexpired code (their keys go with them)."""
+        """Drop what can no longer be used: expired consents, codes and tokens, grants left with
+        neither a live refresh token nor an unexpired code (their keys go with them), and client
+        registrations idle for `IDLE_CLIENT_S` with no grant (a client that comes back registers
+        again), so registration spam cannot fill the table for good."""
         with self._db.write() as db:
             db.execute("DELETE FROM oauth_pending WHERE expires_at < ?", (now,))
             db.execute("DELETE FROM oauth_codes WHERE expires_at < ?", (now,))
@@ -318,6 +322,12 @@ class OAuthStore:
             )
             db.execute(
                 "DELETE FROM oauth_tokens WHERE grant_id NOT IN (SELECT id FROM oauth_grants)"
+            )
+            db.execute(
+                "DELETE FROM oauth_clients WHERE created_at < ?"
+                " AND client_id NOT IN (SELECT client_id FROM oauth_grants)"
+                " AND client_id NOT IN (SELECT client_id FROM oauth_pending)",
+                (now - IDLE_CLIENT_S,),
             )
 
 
