@@ -141,3 +141,21 @@ async def test_revert_refuses_to_discard_a_later_hand_edit(tmp_path):
 async def test_nothing_to_revert_without_an_apply(tmp_path):
     async with sandbox_world(tmp_path) as w:
         assert (await revert_metric(w.wf, 101)).status == "nothing_to_revert"
+
+
+async def test_concurrent_applies_of_a_refused_proposal_both_say_why(tmp_path):
+    import anyio
+
+    async with sandbox_world(tmp_path) as w:
+        await optimise_metric(w.wf, 104)
+        results = []
+
+        async def apply(wf):
+            results.append(await apply_if_not_regressed(wf, 104))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(apply, w.wf)
+            tg.start_soon(apply, w.workflow())
+        assert [r.status for r in results] == ["not_applied_regressed"] * 2
+        assert all(r.reasons for r in results)
+        assert w.state.count("metric_patch") == 0

@@ -77,8 +77,9 @@ async def await_other_apply(
     wf: Workflow, proposal: ProposalRow, row: ApplyRow, report: Reporter
 ) -> ApplyResult | None:
     """Another call holds this proposal's apply: wait for it rather than write twice (reporting
-    progress as polling does). When its holder is gone, settle it; None means it never wrote, so
-    the caller may claim it afresh."""
+    progress as polling does), settling it if its holder is gone. None means it ended without
+    leaving the proposal live (it never wrote, failed, was refused or reverted): the caller claims
+    afresh, and its own guard or idempotency check gives the answer."""
     deadline = wf.clock.now() + wf.policy.verify_timeout_s + 120
     reported = wf.clock.now()
     current: ApplyRow | None = row
@@ -96,6 +97,8 @@ async def await_other_apply(
         await wf.clock.sleep(0.25)
         current = wf.ledger.apply(row.id)
     status = current.status if current else "unknown"
+    if status in ("failed", "refused", "reverted"):
+        return None
     if status in ("applied", "applied_unverified"):
         return ApplyResult(
             metric_id=proposal.metric_id,
