@@ -1,12 +1,17 @@
 """An apply interrupted after its write (call cancelled, process killed) is settled by the next
 call from the live metric: never written twice, never lost to revert_metric."""
 
+import copy
+
 import anyio
 import pytest
 
+from sandbox import Fault
 from support import sandbox_world
 from tools.apply import apply_if_not_regressed
 from tools.errors import WorkflowError
+from tools.fingerprint import metric_fingerprint
+from tools.ledger import Ledger
 from tools.optimise import optimise_metric
 from tools.revert import revert_metric
 
@@ -58,7 +63,7 @@ async def test_a_killed_holder_is_waited_for_until_its_lease_runs_out(tmp_path):
     async with sandbox_world(tmp_path, apply_lease_s=60) as w:
         await optimise_metric(w.wf, 101)
         await _write_and_vanish(w, "another-host:4242", send_patch=True)
-        with pytest.raises(WorkflowError, match="in progress"):
+        with pytest.raises(WorkflowError, match="Another call is writing metric 101"):
             await revert_metric(w.wf, 101)
         started = w.clock.now()
 
@@ -91,3 +96,99 @@ async def test_reverting_twice_undoes_only_our_last_apply(tmp_path):
         assert "already reverted" in again.summary
         assert "history_id=123" in again.next_steps[0]
         assert w.state.count("metric_restore") == 1
+
+
+def _second_proposal(w, live, description: str):
+    """A proposal for 101 made against the metric as it is now (as a later run would make)."""
+    first = w.wf.ledger.latest_proposal(101)
+    body = {**copy.deepcopy(first.body), "patch": {"description": description}}
+    claim = w.wf.ledger.claim_run(101, "labels-2", "test", now=w.clock.now())
+    proposal = Ledger.new_proposal(
+        101,
+        progress_id=None,
+        metric_fingerprint=metric_fingerprint(live),
+        body=body,
+        now=w.clock.now() + 1,
+    )
+    w.wf.ledger.settle_run(claim.run.id, "proposed", proposal=proposal, now=w.clock.now())
+    return proposal
+
+
+async def test_a_later_apply_settles_an_earlier_interrupted_one_first(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        w.state.faults.stuck_run(101, job="run_reviews")
+        await optimise_metric(w.wf, 101)
+        first = w.wf.ledger.latest_proposal(101)
+        await _apply_cancelled_during_rescore(w)
+        second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
+
+        applied = await apply_if_not_regressed(w.wf, 101, proposal_id=second.id, verify=False)
+        assert applied.status == "applied_unverified"
+        assert w.wf.ledger.last_apply(101, ("applied_unverified",)).proposal_id == second.id
+        assert (await revert_metric(w.wf, 101)).status == "reverted"
+
+        again = await revert_metric(w.wf, 101)
+        assert again.status == "nothing_to_revert"
+        assert first.id in again.next_steps[0]
+
+
+async def test_a_cancelled_settle_leaves_the_row_for_the_next_call(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        w.state.faults.stuck_run(101, job="run_reviews")
+        original = w.state.metric(101)["description"]
+        await optimise_metric(w.wf, 101)
+        await _apply_cancelled_during_rescore(w)
+        w.state.faults.clear()
+        w.state.faults.add(Fault(route="metric_get", kind="latency", delay_s=5, times=1))
+        with anyio.move_on_after(0.2) as scope:
+            await revert_metric(w.workflow(), 101)
+        assert scope.cancelled_caught
+
+        started = w.clock.now()
+        assert (await revert_metric(w.wf, 101)).status == "reverted"
+        assert w.clock.now() - started < 60
+        assert w.state.metric(101)["description"] == original
+
+
+async def test_a_write_whose_outcome_is_unknown_is_checked_before_anyone_writes_again(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        await optimise_metric(w.wf, 101)
+        w.state.faults.add(Fault(route="metric_patch", kind="drop", times=5))
+
+        async def progress(_value, _total, message):
+            if message and "writing" in message:  # the state read after the PATCH fails too
+                w.state.faults.add(Fault(route="metric_get", kind="5xx", status=503, times=5))
+
+        unknown = await apply_if_not_regressed(w.wf, 101, verify=False, progress=progress)
+        assert unknown.status == "failed" and "unknown" in unknown.summary
+        assert w.state.count("metric_patch", metric_id=101, effective=True) == 0
+
+        settled = await apply_if_not_regressed(w.wf, 101, verify=False)
+        assert settled.status == "applied_unverified"
+        assert w.state.count("metric_patch", metric_id=101, effective=True) == 1
+
+
+async def test_an_apply_waits_for_a_revert_in_progress_and_then_sees_the_change(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        original = w.state.metric(101)["description"]
+        await optimise_metric(w.wf, 101)
+        assert (await apply_if_not_regressed(w.wf, 101, verify=False)).status.startswith("applied")
+        second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
+        w.state.faults.add(Fault(route="metric_get", kind="latency", delay_s=0.3, times=1))
+        out = {}
+
+        async def revert():
+            out["revert"] = await revert_metric(w.workflow(), 101)
+
+        async def apply():
+            await anyio.sleep(0.05)
+            out["apply"] = await apply_if_not_regressed(
+                w.wf, 101, proposal_id=second.id, verify=False
+            )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(revert)
+            tg.start_soon(apply)
+        assert out["revert"].status == "reverted"
+        assert out["apply"].status == "not_applied_stale"
+        assert w.state.metric(101)["description"] == original

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.apply_lease import ApplyLease, await_other_apply
+from tools.apply_lease import ApplyLease, await_other_apply, regressed_live_result
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError, check_metric_id
@@ -114,8 +114,8 @@ async def apply_if_not_regressed(
         if outcome is not None:
             return outcome
     raise WorkflowError(
-        f"Proposal {proposal.id} is being applied by other calls that keep stopping; nothing was "
-        "written by this call. Try again in a minute."
+        f"Metric {metric_id} keeps being written by other calls; nothing was written by this call. "
+        "Try again in a minute."
     )
 
 
@@ -133,13 +133,13 @@ async def _hold(
     try:
         return await _apply_claimed(wf, proposal, row, verify, max_broken, report)
     except BaseException:
-        wf.ledger.abandon_apply(row.id, now=wf.clock.now())
+        wf.ledger.abandon_apply(row.id, wf.owner, now=wf.clock.now())
         raise
 
 
 def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
-    """Idempotency: a proposal already live is `already_applied`; one that was reverted after its
-    re-score fell is never written again automatically."""
+    """Idempotency: a proposal already live is `already_applied` (or, live although its re-score
+    fell, says so); one that was reverted is never written again automatically."""
     last = wf.ledger.last_apply(proposal.metric_id, ("applied", "applied_unverified", "reverted"))
     if last is None or last.proposal_id != proposal.id:
         return None
@@ -148,13 +148,18 @@ def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
             metric_id=proposal.metric_id,
             status="not_applied_regressed",
             proposal_id=proposal.id,
-            reasons=["this proposal was applied before and reverted after its re-score fell"],
+            reasons=[
+                "this proposal was applied before and then reverted (its re-score fell, or "
+                "revert_metric undid it)"
+            ],
             summary=(
                 f"Metric {proposal.metric_id}: not applied, proposal {proposal.id} was reverted "
                 "once already."
             ),
             next_steps=[f"optimise_metric(metric_id={proposal.metric_id}, force=True)"],
         )
+    if last.regressed:
+        return regressed_live_result(proposal, last)
     return ApplyResult(
         metric_id=proposal.metric_id,
         status="already_applied",
@@ -292,14 +297,15 @@ async def _patch_failed(
     try:
         now_live = await wf.client.get_metric(metric_id)
     except CekuraError:
-        wf.ledger.update_apply(row.id, status="failed", now=wf.clock.now())
+        wf.ledger.abandon_apply(row.id, wf.owner, now=wf.clock.now())
         return ApplyResult(
             **base,
             status="failed",
             summary=f"Metric {metric_id}: the write failed and its state is unknown.",
             warnings=[
                 explain(exc, "writing the metric"),
-                "Open the metric in Cekura to check it; revert_metric(metric_id="
+                "The next apply_if_not_regressed or revert_metric call for this metric checks "
+                "whether the write landed before doing anything else; revert_metric(metric_id="
                 f"{metric_id}, history_id={base['history_id_before']}) restores the prior version.",
             ],
         )
@@ -332,7 +338,9 @@ async def _restore_after_regression(
     metric_id = base["metric_id"]
     drop = f"{before.correct}/{before.total} → {after.correct}/{after.total}"
     if history_before is None:
-        wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
+        wf.ledger.update_apply(
+            row.id, status="applied", body={"regressed": True}, now=wf.clock.now()
+        )
         return ApplyResult(
             **base,
             status="failed",
@@ -344,7 +352,9 @@ async def _restore_after_regression(
     try:
         await wf.client.restore_metric(metric_id, history_before)
     except CekuraError as exc:
-        wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
+        wf.ledger.update_apply(
+            row.id, status="applied", body={"regressed": True}, now=wf.clock.now()
+        )
         return ApplyResult(
             **base,
             status="failed",

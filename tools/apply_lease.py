@@ -1,7 +1,6 @@
-"""Holding an apply. The holder renews its ledger row as it works; a call that finds the row held
-by a process that stopped (killed mid-write, or a call cancelled after its write) settles it from
-the live metric instead of waiting forever: written (then `applied_unverified`) or not (`failed`).
-"""
+"""Holding a write. An apply or revert holds its metric through a ledger row it renews as it works;
+a call that finds the metric held by a process that stopped (killed mid-write, or a call cancelled
+after its write) settles the row from the live metric instead of waiting forever."""
 
 from __future__ import annotations
 
@@ -20,18 +19,30 @@ RENEW_EVERY_S = 5.0
 
 
 class ApplyLease:
-    """The holder's side: `renew()` at each step and progress report, at most every few seconds."""
+    """The holder's side: `renew()` at each step and progress report, at most every few seconds,
+    until the holder settles the row itself; it stops the holder if another call took the row
+    over meanwhile."""
 
     def __init__(self, wf: Workflow, row: ApplyRow) -> None:
         self._wf = wf
-        self._row_id = row.id
+        self._row = row
         self._renewed_at = row.updated_at
+        self._released = False
 
     def renew(self) -> None:
         now = self._wf.clock.now()
-        if now - self._renewed_at >= RENEW_EVERY_S:
-            self._wf.ledger.renew_apply(self._row_id, self._wf.owner, now=now)
-            self._renewed_at = now
+        if self._released or now - self._renewed_at < RENEW_EVERY_S:
+            return
+        if not self._wf.ledger.renew_apply(self._row.id, self._wf.owner, now=now):
+            current = self._wf.ledger.apply(self._row.id)
+            if current is None or current.owner == self._wf.owner:
+                self._released = True
+                return
+            raise WorkflowError(
+                f"Another call took over this write to metric {self._row.metric_id} after this "
+                "one stopped answering; it finishes the job. Call again to see the outcome."
+            )
+        self._renewed_at = now
 
 
 def holder_gone(row: ApplyRow, now: float, lease_s: float) -> bool:
@@ -52,75 +63,96 @@ def holder_gone(row: ApplyRow, now: float, lease_s: float) -> bool:
 
 
 async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:
-    """Take over an apply whose holder is gone and record what it really did: `applied_unverified`
-    if its PATCH is live, else `failed`. None if another call took it over first."""
+    """Take over a write whose holder is gone and record what really happened, judged by whether
+    the proposal is live: an apply becomes `applied_unverified` or `failed`, a revert `reverted`
+    or back to its status before. None if another call took it over first."""
     taken = wf.ledger.take_over_apply(row.id, row.updated_at, wf.owner, now=wf.clock.now())
     if taken is None:
         return None
-    proposal = wf.ledger.proposal(taken.proposal_id)
-    written = False
-    if taken.replaced is not None and proposal is not None:
-        try:
-            live = await wf.client.get_metric(taken.metric_id)
-        except CekuraError as exc:
-            wf.ledger.abandon_apply(taken.id, now=wf.clock.now())
-            raise WorkflowError(
-                explain(exc, f"checking whether an interrupted apply of {taken.proposal_id} wrote")
-                + " Nothing was written; try again."
-            ) from exc
-        written = patch_matches(live, proposal.body["patch"])
-    status = "applied_unverified" if written else "failed"
-    return wf.ledger.update_apply(taken.id, status=status, now=wf.clock.now())
+    try:
+        live_now = await _proposal_live(wf, taken)
+    except BaseException:
+        wf.ledger.abandon_apply(taken.id, wf.owner, now=wf.clock.now())
+        raise
+    notes = {k: v for k, v in (taken.body or {}).items() if k != "before_revert"}
+    if taken.status == "reverting":
+        before = (taken.body or {}).get("before_revert", "applied_unverified")
+        status = before if live_now else "reverted"
+    else:
+        status = "applied_unverified" if live_now else "failed"
+    return wf.ledger.update_apply(taken.id, status=status, body=notes or None, now=wf.clock.now())
+
+
+async def _proposal_live(wf: Workflow, row: ApplyRow) -> bool:
+    proposal = wf.ledger.proposal(row.proposal_id)
+    if row.replaced is None or proposal is None:
+        return False
+    try:
+        live = await wf.client.get_metric(row.metric_id)
+    except CekuraError as exc:
+        raise WorkflowError(
+            explain(exc, f"checking what an interrupted write of {row.proposal_id} did")
+            + " Nothing was written; try again."
+        ) from exc
+    return patch_matches(live, proposal.body["patch"])
 
 
 async def await_other_apply(
     wf: Workflow, proposal: ProposalRow, row: ApplyRow, report: Reporter
 ) -> ApplyResult | None:
-    """Another call holds this proposal's apply: wait for it rather than write twice (reporting
-    progress as polling does), settling it if its holder is gone. None means it ended without
-    leaving the proposal live (it never wrote, failed, was refused or reverted): the caller claims
-    afresh, and its own guard or idempotency check gives the answer."""
+    """Another call writes the metric (this proposal, another one, or a revert): wait for it
+    rather than write at the same time, reporting progress as polling does, and settle it if its
+    holder is gone. None means: claim afresh, and let the guard or idempotency check answer."""
     deadline = wf.clock.now() + wf.policy.verify_timeout_s + 120
     reported = wf.clock.now()
     current: ApplyRow | None = row
-    while current is not None and current.status == "applying":
+    while current is not None and current.status in ("applying", "reverting"):
         now = wf.clock.now()
         if now - reported >= wf.policy.poll.heartbeat_s:
-            await report(f"metric {proposal.metric_id}: another call is applying {proposal.id}")
+            await report(f"metric {proposal.metric_id}: waiting for another call writing it")
             reported = now
         if holder_gone(current, now, wf.policy.apply_lease_s):
             settled = await settle_stopped_apply(wf, current)
             if settled is not None:
-                return None if settled.status == "failed" else interrupted_result(proposal, settled)
+                ours = settled.proposal_id == proposal.id and current.status == "applying"
+                if ours and settled.status == "applied_unverified":
+                    return interrupted_result(proposal, settled)
+                return None
         elif now >= deadline:
-            break
+            return ApplyResult(
+                metric_id=proposal.metric_id,
+                status="failed",
+                proposal_id=proposal.id,
+                summary=(
+                    f"Metric {proposal.metric_id}: another call is still writing it; nothing was "
+                    "written by this call."
+                ),
+                next_steps=[f"apply_if_not_regressed(metric_id={proposal.metric_id}) later"],
+            )
         await wf.clock.sleep(0.25)
         current = wf.ledger.apply(row.id)
-    status = current.status if current else "unknown"
-    if status in ("failed", "refused", "reverted"):
+    if current is None or current.proposal_id != proposal.id:
         return None
-    if status in ("applied", "applied_unverified"):
-        return ApplyResult(
-            metric_id=proposal.metric_id,
-            status="already_applied",
-            proposal_id=proposal.id,
-            history_id_before=current.history_id_before if current else None,
-            summary=f"Metric {proposal.metric_id}: proposal {proposal.id} was applied by a "
-            "concurrent call.",
-        )
+    if current.status not in ("applied", "applied_unverified"):
+        return None
+    if current.regressed:
+        return regressed_live_result(proposal, current)
     return ApplyResult(
         metric_id=proposal.metric_id,
-        status="failed",
+        status="already_applied",
         proposal_id=proposal.id,
-        summary=f"Metric {proposal.metric_id}: a concurrent apply of {proposal.id} ended {status}.",
-        warnings=["Call apply_if_not_regressed again to see the metric's state."],
+        history_id_before=current.history_id_before,
+        summary=f"Metric {proposal.metric_id}: proposal {proposal.id} was applied by a "
+        "concurrent call.",
     )
 
 
-async def settle_interrupted(wf: Workflow, metric_id: int) -> tuple[list[ApplyRow], list[ApplyRow]]:
-    """Settle the metric's applies whose holders are gone: (rows settled, rows still held by a
-    live call)."""
-    settled: list[ApplyRow] = []
+async def settle_interrupted(
+    wf: Workflow, metric_id: int
+) -> tuple[list[tuple[ApplyRow, ApplyRow]], list[ApplyRow]]:
+    """Settle the metric's writes whose holders are gone: ((row as found, row settled) pairs,
+    rows still held by a live call)."""
+    settled: list[tuple[ApplyRow, ApplyRow]] = []
     held: list[ApplyRow] = []
     for row in wf.ledger.applies_in_progress(metric_id):
         if not holder_gone(row, wf.clock.now(), wf.policy.apply_lease_s):
@@ -128,29 +160,30 @@ async def settle_interrupted(wf: Workflow, metric_id: int) -> tuple[list[ApplyRo
             continue
         done = await settle_stopped_apply(wf, row)
         if done is not None:
-            settled.append(done)
+            settled.append((row, done))
     return settled, held
 
 
 async def report_interrupted(wf: Workflow, metric_id: int) -> ApplyResult | None:
-    """Before the routine works on a metric: settle applies a stopped call left behind, and if one
-    had written its proposal, the result that says so (the routine reports it and moves on)."""
+    """Before the routine works on a metric: settle writes a stopped call left behind, and if an
+    apply had written its proposal, the result that says so (the routine reports it, moves on)."""
     settled, _ = await settle_interrupted(wf, metric_id)
-    for row in reversed(settled):
+    for found, row in reversed(settled):
         proposal = wf.ledger.proposal(row.proposal_id)
-        if row.status == "applied_unverified" and proposal is not None:
+        if found.status == "applying" and row.status == "applied_unverified" and proposal:
             return interrupted_result(proposal, row)
     return None
+
+
+def _undo_step(metric_id: int, row: ApplyRow) -> str:
+    if row.history_id_before is None:
+        return "Restore the previous version by hand in Cekura's metric history."
+    return f"revert_metric(metric_id={metric_id}, history_id={row.history_id_before}) to undo"
 
 
 def interrupted_result(proposal: ProposalRow, row: ApplyRow) -> ApplyResult:
     """An earlier apply wrote the proposal and stopped before its re-score."""
     metric_id = proposal.metric_id
-    undo = (
-        f"revert_metric(metric_id={metric_id}) to undo"
-        if row.history_id_before is not None
-        else "Restore the previous version by hand in Cekura's metric history."
-    )
     return ApplyResult(
         metric_id=metric_id,
         status="applied_unverified",
@@ -165,5 +198,21 @@ def interrupted_result(proposal: ProposalRow, row: ApplyRow) -> ApplyResult:
             "The call applying it ended before the Lab re-score. Re-score the metric in Cekura's "
             "Metric Lab to check it."
         ],
-        next_steps=[undo],
+        next_steps=[_undo_step(metric_id, row)],
+    )
+
+
+def regressed_live_result(proposal: ProposalRow, row: ApplyRow) -> ApplyResult:
+    """The proposal is live although its re-score fell, because it could not be restored."""
+    metric_id = proposal.metric_id
+    return ApplyResult(
+        metric_id=metric_id,
+        status="failed",
+        proposal_id=proposal.id,
+        history_id_before=row.history_id_before,
+        summary=(
+            f"Metric {metric_id}: proposal {proposal.id} is LIVE although its re-score fell; the "
+            "automatic restore did not happen."
+        ),
+        next_steps=[_undo_step(metric_id, row)],
     )

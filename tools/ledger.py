@@ -1,4 +1,5 @@
-"""The local ledger: runs, proposals and applies in SQLite, shared safely by every process of a user.
+"""The local ledger: runs, proposals and applies in SQLite, shared safely by every process of a user
+(the applies table is in `tools/ledger_applies.py`).
 
 Single flight is enforced by the database itself: a partial unique index allows at most one
 in-flight run per metric and one live apply per proposal, so a claim is one INSERT that either
@@ -16,7 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from tools.ledger_applies import APPLIES_SCHEMA, LIVE_APPLY, AppliesLedger, ApplyRow, ApplyStatus
 from tools.sqlite_file import SqliteFile
+
+__all__ = ["LIVE_APPLY", "ApplyRow", "ApplyStatus", "Ledger", "ProposalRow", "RunClaim", "RunRow"]
 
 RunStatus = Literal[
     "starting",
@@ -30,12 +34,9 @@ RunStatus = Literal[
     "abandoned",
 ]
 INFLIGHT: tuple[str, ...] = ("starting", "running", "paused", "unknown")
-ApplyStatus = Literal[
-    "applying", "applied", "applied_unverified", "reverted", "failed", "refused", "superseded"
-]
-LIVE_APPLY: tuple[str, ...] = ("applying", "applied", "applied_unverified")
 
-_SCHEMA = f"""
+_SCHEMA = (
+    f"""
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     metric_id INTEGER NOT NULL,
@@ -63,21 +64,9 @@ CREATE TABLE IF NOT EXISTS proposals (
     metric_fingerprint TEXT NOT NULL,
     body TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS applies (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    proposal_id TEXT NOT NULL,
-    metric_id INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    owner TEXT NOT NULL,
-    history_id_before INTEGER,
-    replaced TEXT,
-    started_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    body TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_live_apply ON applies(proposal_id)
-    WHERE status IN ({", ".join(repr(s) for s in LIVE_APPLY)});
 """
+    + APPLIES_SCHEMA
+)
 
 
 class RunRow(BaseModel):
@@ -112,21 +101,6 @@ class ProposalRow(BaseModel):
     body: dict[str, Any]
 
 
-class ApplyRow(BaseModel):
-    """One guarded write of a proposal, with what it replaced so it can be undone."""
-
-    id: int
-    proposal_id: str
-    metric_id: int
-    status: str
-    owner: str
-    history_id_before: int | None
-    replaced: dict[str, Any] | None
-    started_at: float
-    updated_at: float
-    body: dict[str, Any] | None
-
-
 class RunClaim(BaseModel):
     """The answer to "may I start a run for this metric?": `won`, or the run that holds the slot."""
 
@@ -134,7 +108,7 @@ class RunClaim(BaseModel):
     run: RunRow
 
 
-class Ledger:
+class Ledger(AppliesLedger):
     """SQLite ledger (WAL). Each call opens a short transaction; claims use BEGIN IMMEDIATE."""
 
     def __init__(self, path: Path | str) -> None:
@@ -323,111 +297,6 @@ class Ledger:
             ).fetchone()
         return _proposal(row) if row else None
 
-    # applies --------------------------------------------------------------------------------
-
-    def claim_apply(
-        self, proposal_id: str, metric_id: int, owner: str, now: float | None = None
-    ) -> tuple[bool, ApplyRow]:
-        """Start an apply of a proposal, or return the live apply that already holds it."""
-        now = time.time() if now is None else now
-        with self._db.write() as db:
-            try:
-                cur = db.execute(
-                    "INSERT INTO applies (proposal_id, metric_id, status, owner, started_at,"
-                    " updated_at) VALUES (?, ?, 'applying', ?, ?, ?)",
-                    (proposal_id, metric_id, owner, now, now),
-                )
-                apply_id, won = cur.lastrowid, True
-            except sqlite3.IntegrityError:
-                row = db.execute(
-                    f"SELECT id FROM applies WHERE proposal_id = ? AND status IN"
-                    f" ({_marks(LIVE_APPLY)})",
-                    (proposal_id, *LIVE_APPLY),
-                ).fetchone()
-                apply_id, won = row["id"], False
-            row = db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone()
-        return won, _apply(row)
-
-    def update_apply(self, apply_id: int, *, now: float | None = None, **fields: Any) -> ApplyRow:
-        """Set fields of an apply (status, history_id_before, replaced, body)."""
-        allowed = {"status", "history_id_before", "replaced", "body"}
-        unknown = set(fields) - allowed
-        if unknown:
-            raise ValueError(f"cannot update apply fields {sorted(unknown)}")
-        values = [_dump(v) if k in ("replaced", "body") else v for k, v in fields.items()]
-        now = time.time() if now is None else now
-        assignments = ", ".join(f"{k} = ?" for k in fields)
-        with self._db.write() as db:
-            db.execute(
-                f"UPDATE applies SET {assignments}, updated_at = ? WHERE id = ?",
-                (*values, now, apply_id),
-            )
-            return _apply(db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone())
-
-    def renew_apply(self, apply_id: int, owner: str, now: float | None = None) -> bool:
-        """Heartbeat of a running apply: move its `updated_at` on, if `owner` still holds it."""
-        now = time.time() if now is None else now
-        with self._db.write() as db:
-            cur = db.execute(
-                "UPDATE applies SET updated_at = ? WHERE id = ? AND owner = ? AND status ="
-                " 'applying'",
-                (now, apply_id, owner),
-            )
-        return cur.rowcount == 1
-
-    def take_over_apply(
-        self, apply_id: int, seen_updated_at: float, owner: str, now: float | None = None
-    ) -> ApplyRow | None:
-        """Become the holder of an apply whose holder stopped, if nobody renewed or took it since
-        `seen_updated_at` (compare-and-swap); None when someone else got there first."""
-        now = time.time() if now is None else now
-        with self._db.write() as db:
-            cur = db.execute(
-                "UPDATE applies SET owner = ?, updated_at = ? WHERE id = ? AND status ="
-                " 'applying' AND updated_at = ?",
-                (owner, now, apply_id, seen_updated_at),
-            )
-            if cur.rowcount != 1:
-                return None
-            return _apply(db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone())
-
-    def abandon_apply(self, apply_id: int, now: float | None = None) -> None:
-        """The holder stops early (an error, a cancelled call). Before its write was sent the apply
-        simply `failed`; after, nobody knows if the write landed, so the row stays `applying` with
-        its lease expired, for the next call to settle from the live metric."""
-        now = time.time() if now is None else now
-        with self._db.write() as db:
-            db.execute(
-                "UPDATE applies SET status = CASE WHEN replaced IS NULL THEN 'failed' ELSE status"
-                " END, updated_at = CASE WHEN replaced IS NULL THEN ? ELSE 0 END"
-                " WHERE id = ? AND status = 'applying'",
-                (now, apply_id),
-            )
-
-    def apply(self, apply_id: int) -> ApplyRow | None:
-        with self._db.connect() as db:
-            row = db.execute("SELECT * FROM applies WHERE id = ?", (apply_id,)).fetchone()
-        return _apply(row) if row else None
-
-    def applies_in_progress(self, metric_id: int) -> list[ApplyRow]:
-        """The metric's applies still marked `applying`, oldest first."""
-        with self._db.connect() as db:
-            rows = db.execute(
-                "SELECT * FROM applies WHERE metric_id = ? AND status = 'applying' ORDER BY id",
-                (metric_id,),
-            ).fetchall()
-        return [_apply(row) for row in rows]
-
-    def last_apply(self, metric_id: int, statuses: tuple[str, ...] = LIVE_APPLY) -> ApplyRow | None:
-        """The newest apply of a metric whose status is one of `statuses`."""
-        with self._db.connect() as db:
-            row = db.execute(
-                f"SELECT * FROM applies WHERE metric_id = ? AND status IN ({_marks(statuses)})"
-                " ORDER BY started_at DESC, id DESC LIMIT 1",
-                (metric_id, *statuses),
-            ).fetchone()
-        return _apply(row) if row else None
-
 
 def _marks(values: tuple[str, ...]) -> str:
     return ", ".join("?" for _ in values)
@@ -452,10 +321,3 @@ def _proposal(row: sqlite3.Row) -> ProposalRow:
     data = dict(row)
     data["body"] = _load(data["body"])
     return ProposalRow(**data)
-
-
-def _apply(row: sqlite3.Row) -> ApplyRow:
-    data = dict(row)
-    data["replaced"] = _load(data["replaced"])
-    data["body"] = _load(data["body"])
-    return ApplyRow(**data)

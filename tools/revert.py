@@ -7,12 +7,11 @@ from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.ledger import ApplyRow
+from tools.ledger_applies import REVERTIBLE
 from tools.mapping import patch_matches
 from tools.rescore import rescore
 from tools.results import RevertResult
 from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
-
-REVERTIBLE = ("applied", "applied_unverified")
 
 
 @reports_retries
@@ -36,39 +35,59 @@ async def revert_metric(
             "Nothing was sent to Cekura."
         )
     report = Reporter(progress)
-    applied: ApplyRow | None = None
-    if history_id is None:
-        await _settle_interrupted(wf, metric_id)
-        applied = wf.ledger.last_apply(metric_id, (*REVERTIBLE, "reverted"))
-        if applied is None or applied.status == "reverted":
-            return _nothing_to_revert(wf, metric_id, applied)
-        if applied.history_id_before is None:
-            return RevertResult(
-                metric_id=metric_id,
-                status="failed",
-                summary=f"Metric {metric_id}: our last apply recorded no prior history row.",
-                warnings=["Restore the previous version by hand in Cekura's metric history."],
-            )
-        problem = await _edited_since(wf, applied)
+    await _settle_interrupted(wf, metric_id)
+    if history_id is not None:
+        return await _restore(wf, metric_id, history_id, None, report)
+    applied = wf.ledger.last_apply(metric_id, (*REVERTIBLE, "reverted"))
+    if applied is None or applied.status == "reverted":
+        return _nothing_to_revert(wf, metric_id, applied)
+    if applied.history_id_before is None:
+        return RevertResult(
+            metric_id=metric_id,
+            status="failed",
+            summary=f"Metric {metric_id}: our last apply recorded no prior history row.",
+            warnings=["Restore the previous version by hand in Cekura's metric history."],
+        )
+    won, held = wf.ledger.claim_revert(applied.id, wf.owner, now=wf.clock.now())
+    if not won:
+        if held.id == applied.id and held.status == "reverted":
+            return _nothing_to_revert(wf, metric_id, held)
+        raise WorkflowError(_busy(metric_id))
+    try:
+        problem = await _edited_since(wf, held)
         if problem:
+            _release(wf, held)
             return RevertResult(
                 metric_id=metric_id,
                 status="failed",
-                history_id=applied.history_id_before,
+                history_id=held.history_id_before,
                 summary=f"Metric {metric_id}: not reverted, {problem}.",
                 warnings=[
                     "Reverting would discard that edit. To restore anyway, call revert_metric("
-                    f"metric_id={metric_id}, history_id={applied.history_id_before})."
+                    f"metric_id={metric_id}, history_id={held.history_id_before})."
                 ],
             )
-        history_id = applied.history_id_before
+        return await _restore(wf, metric_id, held.history_id_before, held, report)
+    except BaseException:
+        wf.ledger.abandon_apply(held.id, wf.owner, now=wf.clock.now())
+        raise
+
+
+async def _restore(
+    wf: Workflow, metric_id: int, history_id: int, held: ApplyRow | None, report: Reporter
+) -> RevertResult:
+    """POST the restore; with `held` (our apply, now `reverting`) record the outcome on it."""
     try:
         restored = await wf.client.restore_metric(metric_id, history_id)
     except CekuraNotFound as exc:
+        if held is not None:
+            _release(wf, held)
         raise WorkflowError(
             f"Cekura has no history row {history_id} for metric {metric_id}. Nothing was changed."
         ) from exc
     except CekuraError as exc:
+        if held is not None:
+            wf.ledger.abandon_apply(held.id, wf.owner, now=wf.clock.now())
         return RevertResult(
             metric_id=metric_id,
             status="failed",
@@ -76,9 +95,11 @@ async def revert_metric(
             summary=f"Metric {metric_id}: restore of history {history_id} failed.",
             warnings=[explain(exc, "restoring the metric")],
         )
-    if applied is not None:
-        wf.ledger.update_apply(applied.id, status="reverted", now=wf.clock.now())
-    fields = sorted(applied.replaced or {}) if applied else []
+    if held is not None:
+        wf.ledger.update_apply(
+            held.id, status="reverted", body=_notes(held) or None, now=wf.clock.now()
+        )
+    fields = sorted(held.replaced or {}) if held else []
     warnings = []
     if sum(r.expected_value is not None for r in restored.reviews) <= wf.policy.eval_budget:
         warnings = (await rescore(wf, metric_id, report)).warnings
@@ -89,6 +110,23 @@ async def revert_metric(
         restored_fields=fields,
         warnings=warnings,
         summary=f"Metric {metric_id}: restored history {history_id}.",
+    )
+
+
+def _notes(row: ApplyRow) -> dict[str, object]:
+    return {k: v for k, v in (row.body or {}).items() if k != "before_revert"}
+
+
+def _release(wf: Workflow, held: ApplyRow) -> None:
+    """Give up a revert before its restore was sent: the apply goes back to its status before."""
+    before = (held.body or {}).get("before_revert", "applied_unverified")
+    wf.ledger.update_apply(held.id, status=before, body=_notes(held) or None, now=wf.clock.now())
+
+
+def _busy(metric_id: int) -> str:
+    return (
+        f"Another call is writing metric {metric_id} (an apply or a revert); call revert_metric "
+        "again when it has finished. Nothing was changed."
     )
 
 
@@ -121,10 +159,7 @@ async def _settle_interrupted(wf: Workflow, metric_id: int) -> None:
     while one is still held by a live call."""
     _, held = await settle_interrupted(wf, metric_id)
     if held:
-        raise WorkflowError(
-            f"An apply of {held[0].proposal_id} to metric {metric_id} is in progress; call "
-            "revert_metric again when it has finished. Nothing was changed."
-        )
+        raise WorkflowError(_busy(metric_id))
 
 
 async def _edited_since(wf: Workflow, applied: ApplyRow) -> str | None:
