@@ -64,7 +64,10 @@ def diff_lines(outcome: MetricOutcome) -> list[str]:
     """The proposal's unified diffs, if it has any."""
     if outcome.optimise is None:
         return []
-    return [line for d in outcome.optimise.diffs for line in unquote_block(d.diff).splitlines()]
+    lines: list[str] = []
+    for d in outcome.optimise.diffs:
+        lines += [f"{d.field}:", *unquote_block(d.diff).splitlines()]
+    return lines
 
 
 def render_plain(result: BatchResult, out: TextIO, *, diffs: bool = False) -> None:

@@ -24,11 +24,7 @@ def test_many_fields_share_a_total_budget():
 def test_small_diffs_are_complete_unified_diffs():
     diff = field_diff("type", "llm_judge", "custom_code")
     assert not diff.truncated
-    assert diff.diff.splitlines()[:3] == [
-        "<<<untrusted data:",
-        "--- live/type",
-        "+++ proposed/type",
-    ]
+    assert diff.diff.splitlines()[:2] == ["<<<untrusted data:", "@@ -1 +1 @@"]
     assert diff.diff.endswith("\n>>>")
     assert "-llm_judge" in diff.diff and "+custom_code" in diff.diff
 

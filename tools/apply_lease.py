@@ -15,7 +15,7 @@ from tools.mapping import patch_matches
 from tools.results import ApplyResult
 from tools.workflow import Reporter, Workflow
 
-RENEW_EVERY_S = 5.0
+RENEW_EVERY_S = 30.0
 
 
 class ApplyLease:
