@@ -9,9 +9,11 @@ import pytest
 from sandbox import Fault
 from support import sandbox_world
 from tools.apply import apply_if_not_regressed
+from tools.apply_lease import ApplyLease, call_owner
 from tools.errors import WorkflowError
 from tools.fingerprint import metric_fingerprint
 from tools.ledger import Ledger
+from tools.ledger_applies import HoldLost
 from tools.optimise import optimise_metric
 from tools.revert import revert_metric
 
@@ -192,3 +194,77 @@ async def test_an_apply_waits_for_a_revert_in_progress_and_then_sees_the_change(
         assert out["revert"].status == "reverted"
         assert out["apply"].status == "not_applied_stale"
         assert w.state.metric(101)["description"] == original
+
+
+async def test_a_restore_by_history_id_holds_the_metric_and_updates_the_ledger(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        original = w.state.metric(101)["description"]
+        await optimise_metric(w.wf, 101)
+        first = await apply_if_not_regressed(w.wf, 101, verify=False)
+        second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
+        w.state.faults.add(Fault(route="metric_restore", kind="latency", delay_s=0.3, times=1))
+        out = {}
+
+        async def restore():
+            out["restore"] = await revert_metric(
+                w.workflow(), 101, history_id=first.history_id_before
+            )
+
+        async def apply():
+            await anyio.sleep(0.05)
+            out["apply"] = await apply_if_not_regressed(
+                w.wf, 101, proposal_id=second.id, verify=False
+            )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(restore)
+            tg.start_soon(apply)
+        assert out["restore"].status == "reverted"
+        assert out["apply"].status == "not_applied_stale"
+        assert w.state.metric(101)["description"] == original
+        assert (await revert_metric(w.wf, 101)).status == "nothing_to_revert"
+        again = await apply_if_not_regressed(w.wf, 101, proposal_id=first.proposal_id)
+        assert again.status == "applied"
+
+
+async def test_an_automatic_restore_whose_answer_is_lost_is_read_back(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        before = w.state.metric(106)["description"]
+        await optimise_metric(w.wf, 106)
+        w.state.faults.add(Fault(route="metric_restore", kind="drop_after", times=5))
+        result = await apply_if_not_regressed(w.wf, 106)
+        assert result.status == "reverted"
+        assert any("answer was lost" in warning for warning in result.warnings)
+        assert w.state.metric(106)["description"] == before
+        again = await apply_if_not_regressed(w.wf, 106)
+        assert again.status == "not_applied_regressed"
+        assert w.state.count("metric_patch", metric_id=106) == 1
+
+
+async def test_a_call_stopped_during_its_automatic_restore_is_settled_as_regressed(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        await optimise_metric(w.wf, 106)
+        w.state.faults.add(Fault(route="metric_restore", kind="latency", delay_s=3, times=1))
+        with anyio.move_on_after(0.5) as scope:
+            await apply_if_not_regressed(w.wf, 106)
+        assert scope.cancelled_caught
+        settled = await apply_if_not_regressed(w.wf, 106)
+        assert settled.status == "failed" and "LIVE" in settled.summary
+        assert settled.next_steps and "history_id=" in settled.next_steps[0]
+        assert w.state.count("metric_patch", metric_id=106) == 1
+
+
+async def test_a_holder_whose_write_was_taken_over_stops_before_writing(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        await optimise_metric(w.wf, 101)
+        proposal = w.wf.ledger.latest_proposal(101)
+        _, mine = w.wf.ledger.claim_apply(proposal.id, 101, call_owner(w.wf), now=w.clock.now())
+        lease = ApplyLease(w.wf, mine)
+        other = call_owner(w.wf)
+        assert other != mine.owner
+        assert w.wf.ledger.take_over_apply(mine.id, mine.updated_at, other, now=w.clock.now() + 1)
+        with pytest.raises(HoldLost):
+            lease.confirm()
+        with pytest.raises(HoldLost):
+            w.wf.ledger.update_apply(mine.id, holder=mine.owner, status="applied")
+        assert w.wf.ledger.apply(mine.id).status == "applying"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.apply_lease import ApplyLease, await_other_apply, regressed_live_result
+from tools.apply_lease import ApplyLease, await_other_apply, call_owner, regressed_live_result
+from tools.apply_recovery import patch_failed, restore_after_regression
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError, check_metric_id
-from tools.evidence import Evidence, ScorePair, lab_score
+from tools.evidence import Evidence, lab_score
 from tools.explain import explain
 from tools.fingerprint import metric_fingerprint
 from tools.ledger import ApplyRow, ProposalRow
@@ -107,7 +108,7 @@ async def apply_if_not_regressed(
         done = _already_done(wf, proposal)
         if done is not None:
             return done
-        won, row = wf.ledger.claim_apply(proposal.id, metric_id, wf.owner, now=wf.clock.now())
+        won, row = wf.ledger.claim_apply(proposal.id, metric_id, call_owner(wf), now=wf.clock.now())
         if won:
             return await _hold(wf, proposal, row, verify, max_broken, progress)
         outcome = await await_other_apply(wf, proposal, row, Reporter(progress))
@@ -129,11 +130,12 @@ async def _hold(
 ) -> ApplyResult:
     """Run the apply we hold, renewing the hold as it reports; if it stops early, leave the row
     for the next call to settle (or `failed`, when nothing was sent)."""
-    report = Reporter(progress, tick=ApplyLease(wf, row).renew)
+    lease = ApplyLease(wf, row)
+    report = Reporter(progress, tick=lease.renew)
     try:
-        return await _apply_claimed(wf, proposal, row, verify, max_broken, report)
+        return await _apply_claimed(wf, proposal, row, lease, verify, max_broken, report)
     except BaseException:
-        wf.ledger.abandon_apply(row.id, wf.owner, now=wf.clock.now())
+        wf.ledger.abandon_apply(row.id, row.owner, now=wf.clock.now())
         raise
 
 
@@ -173,6 +175,7 @@ async def _apply_claimed(
     wf: Workflow,
     proposal: ProposalRow,
     row: ApplyRow,
+    lease: ApplyLease,
     verify: bool,
     max_broken: int,
     report: Reporter,
@@ -184,14 +187,14 @@ async def _apply_claimed(
     base = {"metric_id": metric_id, "proposal_id": proposal.id, "evidence": evidence}
     live = await read_metric(wf, metric_id, before_write=True)
     if patch_matches(live, patch):
-        wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
+        wf.ledger.update_apply(row.id, holder=row.owner, status="applied", now=wf.clock.now())
         return ApplyResult(
             **base,
             status="already_applied",
             summary=f"Metric {metric_id}: already holds every value of {proposal.id}.",
         )
     if metric_fingerprint(live) != proposal.metric_fingerprint:
-        wf.ledger.update_apply(row.id, status="refused", now=wf.clock.now())
+        wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
         return ApplyResult(
             **base,
             status="not_applied_stale",
@@ -201,7 +204,7 @@ async def _apply_claimed(
         )
     unsafe, regressed = guard_reasons(evidence, body, patch, max_broken)
     if unsafe or regressed:
-        wf.ledger.update_apply(row.id, status="refused", now=wf.clock.now())
+        wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
         status = "not_applied_unsafe" if unsafe else "not_applied_regressed"
         return ApplyResult(
             **base,
@@ -209,7 +212,7 @@ async def _apply_claimed(
             reasons=unsafe + regressed,
             summary=f"Metric {metric_id}: not applied, {(unsafe + regressed)[0]}.",
         )
-    return await _write_and_verify(wf, proposal, row, live, patch, verify, report, base)
+    return await _write_and_verify(wf, proposal, row, lease, live, verify, report, base)
 
 
 async def _latest_history_id(wf: Workflow, metric_id: int) -> int | None:
@@ -225,28 +228,36 @@ async def _write_and_verify(
     wf: Workflow,
     proposal: ProposalRow,
     row: ApplyRow,
+    lease: ApplyLease,
     live: Metric,
-    patch: dict[str, Any],
     verify: bool,
     report: Reporter,
     base: dict[str, Any],
 ) -> ApplyResult:
     metric_id = proposal.metric_id
+    patch: dict[str, Any] = proposal.body["patch"]
     history_before = await _latest_history_id(wf, metric_id)
     replaced = {k: getattr(live, k, None) for k in patch}
+    await report(f"metric {metric_id}: writing {', '.join(patch)}")
+    lease.confirm()
     wf.ledger.update_apply(
-        row.id, history_id_before=history_before, replaced=replaced, now=wf.clock.now()
+        row.id,
+        holder=row.owner,
+        history_id_before=history_before,
+        replaced=replaced,
+        now=wf.clock.now(),
     )
     base = {**base, "history_id_before": history_before, "applied_fields": list(patch)}
-    await report(f"metric {metric_id}: writing {', '.join(patch)}")
     try:
         await wf.client.patch_metric(metric_id, patch)
     except CekuraError as exc:
-        return await _patch_failed(wf, row, exc, patch, base)
+        return await patch_failed(wf, row, exc, patch, base)
     before = lab_score(live)
     outcome = await _verify(wf, metric_id, verify, live, report)
     if outcome.after is None:
-        wf.ledger.update_apply(row.id, status="applied_unverified", now=wf.clock.now())
+        wf.ledger.update_apply(
+            row.id, holder=row.owner, status="applied_unverified", now=wf.clock.now()
+        )
         return ApplyResult(
             **base,
             status="applied_unverified",
@@ -257,8 +268,8 @@ async def _write_and_verify(
         )
     after = lab_score(outcome.after, {r.id for r in live.reviews})
     if after.correct < before.correct:
-        return await _restore_after_regression(wf, row, history_before, before, after, base, report)
-    wf.ledger.update_apply(row.id, status="applied", now=wf.clock.now())
+        return await restore_after_regression(wf, row, lease, patch, (before, after), base, report)
+    wf.ledger.update_apply(row.id, holder=row.owner, status="applied", now=wf.clock.now())
     return ApplyResult(
         **base,
         status="applied",
@@ -287,97 +298,3 @@ async def _verify(
             ],
         )
     return await rescore(wf, metric_id, report)
-
-
-async def _patch_failed(
-    wf: Workflow, row: ApplyRow, exc: CekuraError, patch: dict[str, Any], base: dict[str, Any]
-) -> ApplyResult:
-    """The PATCH failed: find out what state the metric is really in, and say so exactly."""
-    metric_id = base["metric_id"]
-    try:
-        now_live = await wf.client.get_metric(metric_id)
-    except CekuraError:
-        wf.ledger.abandon_apply(row.id, wf.owner, now=wf.clock.now())
-        return ApplyResult(
-            **base,
-            status="failed",
-            summary=f"Metric {metric_id}: the write failed and its state is unknown.",
-            warnings=[
-                explain(exc, "writing the metric"),
-                "The next apply_if_not_regressed or revert_metric call for this metric checks "
-                "whether the write landed before doing anything else; revert_metric(metric_id="
-                f"{metric_id}, history_id={base['history_id_before']}) restores the prior version.",
-            ],
-        )
-    if patch_matches(now_live, patch):
-        wf.ledger.update_apply(row.id, status="applied_unverified", now=wf.clock.now())
-        return ApplyResult(
-            **base,
-            status="applied_unverified",
-            summary=f"Metric {metric_id}: the write reported an error but did take effect.",
-            warnings=[explain(exc, "writing the metric"), "Not re-scored."],
-        )
-    wf.ledger.update_apply(row.id, status="failed", now=wf.clock.now())
-    return ApplyResult(
-        **{**base, "applied_fields": []},
-        status="failed",
-        summary=f"Metric {metric_id}: not applied, the write failed; the metric is unchanged.",
-        warnings=[explain(exc, "writing the metric")],
-    )
-
-
-async def _restore_after_regression(
-    wf: Workflow,
-    row: ApplyRow,
-    history_before: int | None,
-    before: ScorePair,
-    after: ScorePair,
-    base: dict[str, Any],
-    report: Reporter,
-) -> ApplyResult:
-    metric_id = base["metric_id"]
-    drop = f"{before.correct}/{before.total} → {after.correct}/{after.total}"
-    if history_before is None:
-        wf.ledger.update_apply(
-            row.id, status="applied", body={"regressed": True}, now=wf.clock.now()
-        )
-        return ApplyResult(
-            **base,
-            status="failed",
-            verified=after,
-            verified_baseline=before,
-            summary=f"Metric {metric_id}: applied but re-score fell ({drop}); no history to restore.",
-            warnings=["Restore the previous version by hand in Cekura."],
-        )
-    try:
-        await wf.client.restore_metric(metric_id, history_before)
-    except CekuraError as exc:
-        wf.ledger.update_apply(
-            row.id, status="applied", body={"regressed": True}, now=wf.clock.now()
-        )
-        return ApplyResult(
-            **base,
-            status="failed",
-            verified=after,
-            verified_baseline=before,
-            summary=(
-                f"Metric {metric_id}: re-score fell ({drop}) and the automatic restore failed; "
-                "the regressed version is LIVE."
-            ),
-            warnings=[explain(exc, "restoring the metric")],
-            next_steps=[f"revert_metric(metric_id={metric_id}, history_id={history_before})"],
-        )
-    wf.ledger.update_apply(row.id, status="reverted", now=wf.clock.now())
-    refreshed = await rescore(wf, metric_id, report)
-    return ApplyResult(
-        **base,
-        status="reverted",
-        verified=after,
-        verified_baseline=before,
-        warnings=refreshed.warnings,
-        reasons=[f"the Lab re-score fell below the baseline ({drop})"],
-        summary=(
-            f"Metric {metric_id}: applied, re-score fell ({drop}), restored history "
-            f"{history_before}."
-        ),
-    )

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 
 from tools.cekura.errors import CekuraError
 from tools.errors import WorkflowError
 from tools.explain import explain
 from tools.ledger import ApplyRow, ProposalRow
+from tools.ledger_applies import HoldLost
 from tools.mapping import patch_matches
 from tools.results import ApplyResult
 from tools.workflow import Reporter, Workflow
@@ -18,10 +20,16 @@ from tools.workflow import Reporter, Workflow
 RENEW_EVERY_S = 30.0
 
 
+def call_owner(wf: Workflow) -> str:
+    """The holder name of one call: the process (`host:pid`) and a token of this call, so two
+    calls of one server process never mistake each other's hold for their own."""
+    return f"{wf.owner}#{uuid.uuid4().hex[:8]}"
+
+
 class ApplyLease:
-    """The holder's side: `renew()` at each step and progress report, at most every few seconds,
-    until the holder settles the row itself; it stops the holder if another call took the row
-    over meanwhile."""
+    """The holder's side: `renew()` at each step and progress report, at most every 30 s, until
+    the holder settles the row itself; `confirm()` right before a write. Both stop the holder
+    (HoldLost) if another call took the row over meanwhile."""
 
     def __init__(self, wf: Workflow, row: ApplyRow) -> None:
         self._wf = wf
@@ -29,28 +37,29 @@ class ApplyLease:
         self._renewed_at = row.updated_at
         self._released = False
 
-    def renew(self) -> None:
+    def renew(self, *, force: bool = False) -> None:
         now = self._wf.clock.now()
-        if self._released or now - self._renewed_at < RENEW_EVERY_S:
+        if self._released or (not force and now - self._renewed_at < RENEW_EVERY_S):
             return
-        if not self._wf.ledger.renew_apply(self._row.id, self._wf.owner, now=now):
+        if not self._wf.ledger.renew_apply(self._row.id, self._row.owner, now=now):
             current = self._wf.ledger.apply(self._row.id)
-            if current is None or current.owner == self._wf.owner:
-                self._released = True
-                return
-            raise WorkflowError(
-                f"Another call took over this write to metric {self._row.metric_id} after this "
-                "one stopped answering; it finishes the job. Call again to see the outcome."
-            )
+            if current is None or current.owner != self._row.owner:
+                raise HoldLost(self._row.metric_id)
+            self._released = True
+            return
         self._renewed_at = now
+
+    def confirm(self) -> None:
+        """Renew now: called right before a write, so a hold taken over is never written under."""
+        self.renew(force=True)
 
 
 def holder_gone(row: ApplyRow, now: float, lease_s: float) -> bool:
     """True when the row's holder stopped renewing it, or is a process on this host that has
-    exited (owners are written `host:pid`)."""
+    exited (owners are written `host:pid#call`)."""
     if now - row.updated_at > lease_s:
         return True
-    host, _, pid = row.owner.rpartition(":")
+    host, _, pid = row.owner.split("#", 1)[0].rpartition(":")
     if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
@@ -64,23 +73,31 @@ def holder_gone(row: ApplyRow, now: float, lease_s: float) -> bool:
 
 async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:
     """Take over a write whose holder is gone and record what really happened, judged by whether
-    the proposal is live: an apply becomes `applied_unverified` or `failed`, a revert `reverted`
-    or back to its status before. None if another call took it over first."""
-    taken = wf.ledger.take_over_apply(row.id, row.updated_at, wf.owner, now=wf.clock.now())
+    the proposal is live: an apply becomes `applied_unverified` or `failed` (`applied` or
+    `reverted` if its automatic restore was under way), a revert `reverted` or back to its status
+    before, a history restore `restored`. None if another call took it over first."""
+    owner = call_owner(wf)
+    taken = wf.ledger.take_over_apply(row.id, row.updated_at, owner, now=wf.clock.now())
     if taken is None:
         return None
     try:
-        live_now = await _proposal_live(wf, taken)
+        live_now = False if taken.history_restore else await _proposal_live(wf, taken)
     except BaseException:
-        wf.ledger.abandon_apply(taken.id, wf.owner, now=wf.clock.now())
+        wf.ledger.abandon_apply(taken.id, owner, now=wf.clock.now())
         raise
-    notes = {k: v for k, v in (taken.body or {}).items() if k != "before_revert"}
-    if taken.status == "reverting":
-        before = (taken.body or {}).get("before_revert", "applied_unverified")
+    notes = {k: v for k, v in (taken.body or {}).items() if k not in ("before_revert", "restoring")}
+    if taken.history_restore:
+        status = "restored"
+    elif taken.status == "reverting":
+        before = taken.note("before_revert") or "applied_unverified"
         status = before if live_now else "reverted"
+    elif taken.note("restoring"):
+        status = "applied" if live_now else "reverted"
     else:
         status = "applied_unverified" if live_now else "failed"
-    return wf.ledger.update_apply(taken.id, status=status, body=notes or None, now=wf.clock.now())
+    return wf.ledger.update_apply(
+        taken.id, holder=owner, status=status, body=notes or None, now=wf.clock.now()
+    )
 
 
 async def _proposal_live(wf: Workflow, row: ApplyRow) -> bool:
@@ -115,6 +132,8 @@ async def await_other_apply(
             settled = await settle_stopped_apply(wf, current)
             if settled is not None:
                 ours = settled.proposal_id == proposal.id and current.status == "applying"
+                if ours and settled.regressed and settled.status == "applied":
+                    return regressed_live_result(proposal, settled)
                 if ours and settled.status == "applied_unverified":
                     return interrupted_result(proposal, settled)
                 return None

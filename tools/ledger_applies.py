@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from tools.errors import WorkflowError
 from tools.sqlite_file import SqliteFile
 
 ApplyStatus = Literal[
@@ -23,6 +24,7 @@ ApplyStatus = Literal[
     "applied",
     "applied_unverified",
     "reverted",
+    "restored",
     "failed",
     "refused",
     "superseded",
@@ -30,6 +32,7 @@ ApplyStatus = Literal[
 LIVE_APPLY: tuple[str, ...] = ("applying", "applied", "applied_unverified")
 WRITING: tuple[str, ...] = ("applying", "reverting")
 REVERTIBLE: tuple[str, ...] = ("applied", "applied_unverified")
+HISTORY_PREFIX = "history:"
 
 APPLIES_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS applies (
@@ -49,9 +52,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_live_apply ON applies(proposal_id)
 """
 
 
+class HoldLost(WorkflowError):
+    """Another call took over a write this call held, after this one stopped renewing it."""
+
+    def __init__(self, metric_id: int) -> None:
+        super().__init__(
+            f"Another call took over this write to metric {metric_id} after this call stopped "
+            "renewing it; that call finishes the job. Call again to see the outcome."
+        )
+
+
 class ApplyRow(BaseModel):
-    """One guarded write of a proposal, with what it replaced so it can be undone. `body` holds
-    notes: `regressed` (live although its re-score fell), `before_revert` (status to go back to)."""
+    """One guarded write of a proposal (or, with `proposal_id` "history:<id>", a restore of a
+    named history row), with what it replaced so it can be undone. `body` holds notes:
+    `regressed` (its re-score fell), `restoring` (its automatic restore was sent),
+    `before_revert` (status to go back to if a revert does not happen)."""
 
     id: int
     proposal_id: str
@@ -67,6 +82,13 @@ class ApplyRow(BaseModel):
     @property
     def regressed(self) -> bool:
         return bool(self.body and self.body.get("regressed"))
+
+    @property
+    def history_restore(self) -> bool:
+        return self.proposal_id.startswith(HISTORY_PREFIX)
+
+    def note(self, name: str) -> Any:
+        return (self.body or {}).get(name)
 
 
 def _marks(values: tuple[str, ...]) -> str:
@@ -140,8 +162,27 @@ class AppliesLedger:
             )
             return True, _row(db, apply_id)
 
-    def update_apply(self, apply_id: int, *, now: float | None = None, **fields: Any) -> ApplyRow:
-        """Set fields of an apply (status, history_id_before, replaced, body)."""
+    def claim_restore(
+        self, metric_id: int, history_id: int, owner: str, now: float | None = None
+    ) -> tuple[bool, ApplyRow]:
+        """Hold the metric to restore a named history row; or return the write in the way."""
+        now = time.time() if now is None else now
+        with self._db.write() as db:
+            busy = _writing(db, metric_id)
+            if busy is not None:
+                return False, _row(db, busy["id"])
+            cur = db.execute(
+                "INSERT INTO applies (proposal_id, metric_id, status, owner, history_id_before,"
+                " started_at, updated_at) VALUES (?, ?, 'reverting', ?, ?, ?, ?)",
+                (f"{HISTORY_PREFIX}{history_id}", metric_id, owner, history_id, now, now),
+            )
+            return True, _row(db, cur.lastrowid)
+
+    def update_apply(
+        self, apply_id: int, *, holder: str | None = None, now: float | None = None, **fields: Any
+    ) -> ApplyRow:
+        """Set fields of an apply (status, history_id_before, replaced, body). With `holder`, only
+        while that call still holds the write; HoldLost if another call took it over."""
         allowed = {"status", "history_id_before", "replaced", "body"}
         unknown = set(fields) - allowed
         if unknown:
@@ -152,12 +193,16 @@ class AppliesLedger:
         ]
         now = time.time() if now is None else now
         assignments = ", ".join(f"{k} = ?" for k in fields)
+        held = f" AND owner = ? AND status IN ({_marks(WRITING)})" if holder is not None else ""
         with self._db.write() as db:
-            db.execute(
-                f"UPDATE applies SET {assignments}, updated_at = ? WHERE id = ?",
-                (*values, now, apply_id),
+            cur = db.execute(
+                f"UPDATE applies SET {assignments}, updated_at = ? WHERE id = ?{held}",
+                (*values, now, apply_id, *((holder, *WRITING) if holder is not None else ())),
             )
-            return _row(db, apply_id)
+            row = _row(db, apply_id)
+            if cur.rowcount != 1:
+                raise HoldLost(row.metric_id)
+            return row
 
     def renew_apply(self, apply_id: int, owner: str, now: float | None = None) -> bool:
         """Heartbeat of a write in progress; False when `owner` no longer holds it."""
@@ -208,11 +253,15 @@ class AppliesLedger:
 
     def applies_in_progress(self, metric_id: int) -> list[ApplyRow]:
         """The metric's writes in progress (applies and reverts), oldest first."""
+        return self.applies_with_status(metric_id, WRITING)
+
+    def applies_with_status(self, metric_id: int, statuses: tuple[str, ...]) -> list[ApplyRow]:
+        """The metric's applies whose status is one of `statuses`, oldest first."""
         with self._db.connect() as db:
             ids = db.execute(
-                f"SELECT id FROM applies WHERE metric_id = ? AND status IN ({_marks(WRITING)})"
+                f"SELECT id FROM applies WHERE metric_id = ? AND status IN ({_marks(statuses)})"
                 " ORDER BY id",
-                (metric_id, *WRITING),
+                (metric_id, *statuses),
             ).fetchall()
             return [_row(db, row["id"]) for row in ids]
 

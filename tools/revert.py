@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from tools.apply_lease import settle_interrupted
+from collections.abc import Awaitable
+
+from tools.apply_lease import call_owner, settle_interrupted
 from tools.cekura.errors import CekuraError, CekuraNotFound
+from tools.cekura.models import Metric
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.ledger import ApplyRow
@@ -36,8 +39,12 @@ async def revert_metric(
         )
     report = Reporter(progress)
     await _settle_interrupted(wf, metric_id)
+    owner = call_owner(wf)
     if history_id is not None:
-        return await _restore(wf, metric_id, history_id, None, report)
+        won, held = wf.ledger.claim_restore(metric_id, history_id, owner, now=wf.clock.now())
+        if not won:
+            raise WorkflowError(_busy(metric_id))
+        return await _guarded(wf, held, _restore(wf, metric_id, history_id, held, report))
     applied = wf.ledger.last_apply(metric_id, (*REVERTIBLE, "reverted"))
     if applied is None or applied.status == "reverted":
         return _nothing_to_revert(wf, metric_id, applied)
@@ -48,46 +55,56 @@ async def revert_metric(
             summary=f"Metric {metric_id}: our last apply recorded no prior history row.",
             warnings=["Restore the previous version by hand in Cekura's metric history."],
         )
-    won, held = wf.ledger.claim_revert(applied.id, wf.owner, now=wf.clock.now())
+    won, held = wf.ledger.claim_revert(applied.id, owner, now=wf.clock.now())
     if not won:
         if held.id == applied.id and held.status == "reverted":
             return _nothing_to_revert(wf, metric_id, held)
         raise WorkflowError(_busy(metric_id))
+    return await _guarded(wf, held, _undo_apply(wf, held, report))
+
+
+async def _guarded(wf: Workflow, held: ApplyRow, work: Awaitable[RevertResult]) -> RevertResult:
+    """Run a revert we hold; if it stops early, leave the row for the next call to settle."""
     try:
-        problem = await _edited_since(wf, held)
-        if problem:
-            _release(wf, held)
-            return RevertResult(
-                metric_id=metric_id,
-                status="failed",
-                history_id=held.history_id_before,
-                summary=f"Metric {metric_id}: not reverted, {problem}.",
-                warnings=[
-                    "Reverting would discard that edit. To restore anyway, call revert_metric("
-                    f"metric_id={metric_id}, history_id={held.history_id_before})."
-                ],
-            )
-        return await _restore(wf, metric_id, held.history_id_before, held, report)
+        return await work
     except BaseException:
-        wf.ledger.abandon_apply(held.id, wf.owner, now=wf.clock.now())
+        wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
         raise
 
 
+async def _undo_apply(wf: Workflow, held: ApplyRow, report: Reporter) -> RevertResult:
+    metric_id = held.metric_id
+    assert held.history_id_before is not None
+    problem = await _edited_since(wf, held)
+    if problem:
+        _release(wf, held)
+        return RevertResult(
+            metric_id=metric_id,
+            status="failed",
+            history_id=held.history_id_before,
+            summary=f"Metric {metric_id}: not reverted, {problem}.",
+            warnings=[
+                "Reverting would discard that edit. To restore anyway, call revert_metric("
+                f"metric_id={metric_id}, history_id={held.history_id_before})."
+            ],
+        )
+    return await _restore(wf, metric_id, held.history_id_before, held, report)
+
+
 async def _restore(
-    wf: Workflow, metric_id: int, history_id: int, held: ApplyRow | None, report: Reporter
+    wf: Workflow, metric_id: int, history_id: int, held: ApplyRow, report: Reporter
 ) -> RevertResult:
-    """POST the restore; with `held` (our apply, now `reverting`) record the outcome on it."""
+    """POST the restore and record the outcome on the row we hold: our apply (now `reverting`),
+    or the `history:<id>` row of a restore asked for by history id."""
     try:
         restored = await wf.client.restore_metric(metric_id, history_id)
     except CekuraNotFound as exc:
-        if held is not None:
-            _release(wf, held)
+        _release(wf, held)
         raise WorkflowError(
             f"Cekura has no history row {history_id} for metric {metric_id}. Nothing was changed."
         ) from exc
     except CekuraError as exc:
-        if held is not None:
-            wf.ledger.abandon_apply(held.id, wf.owner, now=wf.clock.now())
+        wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
         return RevertResult(
             metric_id=metric_id,
             status="failed",
@@ -95,11 +112,12 @@ async def _restore(
             summary=f"Metric {metric_id}: restore of history {history_id} failed.",
             warnings=[explain(exc, "restoring the metric")],
         )
-    if held is not None:
-        wf.ledger.update_apply(
-            held.id, status="reverted", body=_notes(held) or None, now=wf.clock.now()
-        )
-    fields = sorted(held.replaced or {}) if held else []
+    done = "restored" if held.history_restore else "reverted"
+    wf.ledger.update_apply(
+        held.id, holder=held.owner, status=done, body=_notes(held) or None, now=wf.clock.now()
+    )
+    _supersede(wf, restored)
+    fields = sorted(held.replaced or {})
     warnings = []
     if sum(r.expected_value is not None for r in restored.reviews) <= wf.policy.eval_budget:
         warnings = (await rescore(wf, metric_id, report)).warnings
@@ -113,14 +131,26 @@ async def _restore(
     )
 
 
+def _supersede(wf: Workflow, restored: Metric) -> None:
+    """After a restore, applies of ours whose proposal the metric no longer holds are no longer
+    live: mark them `superseded`, so the ledger says what the metric holds."""
+    for row in wf.ledger.applies_with_status(restored.id, REVERTIBLE):
+        proposal = wf.ledger.proposal(row.proposal_id)
+        if proposal is not None and not patch_matches(restored, proposal.body["patch"]):
+            wf.ledger.update_apply(row.id, status="superseded", now=wf.clock.now())
+
+
 def _notes(row: ApplyRow) -> dict[str, object]:
     return {k: v for k, v in (row.body or {}).items() if k != "before_revert"}
 
 
 def _release(wf: Workflow, held: ApplyRow) -> None:
-    """Give up a revert before its restore was sent: the apply goes back to its status before."""
-    before = (held.body or {}).get("before_revert", "applied_unverified")
-    wf.ledger.update_apply(held.id, status=before, body=_notes(held) or None, now=wf.clock.now())
+    """Give up a revert before its restore was sent: the apply goes back to its status before
+    (a restore by history id simply `failed`)."""
+    before = "failed" if held.history_restore else held.note("before_revert") or "applied"
+    wf.ledger.update_apply(
+        held.id, holder=held.owner, status=before, body=_notes(held) or None, now=wf.clock.now()
+    )
 
 
 def _busy(metric_id: int) -> str:
