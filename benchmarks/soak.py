@@ -27,7 +27,7 @@ import anyio
 from sandbox import Fault, SandboxState, sandbox_transport
 from sandbox.judge import evaluate, is_correct
 from tools.apply import apply_if_not_regressed
-from tools.apply_lease import report_interrupted
+from tools.apply_settle import report_interrupted
 from tools.cekura.client import CekuraClient
 from tools.errors import WorkflowError
 from tools.ledger import Ledger

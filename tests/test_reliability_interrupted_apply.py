@@ -10,6 +10,7 @@ from sandbox import Fault
 from support import sandbox_world
 from tools.apply import apply_if_not_regressed
 from tools.apply_lease import ApplyLease, call_owner
+from tools.batch import optimise_metrics
 from tools.errors import WorkflowError
 from tools.fingerprint import metric_fingerprint
 from tools.ledger import Ledger
@@ -268,3 +269,62 @@ async def test_a_holder_whose_write_was_taken_over_stops_before_writing(tmp_path
         with pytest.raises(HoldLost):
             w.wf.ledger.update_apply(mine.id, holder=mine.owner, status="applied")
         assert w.wf.ledger.apply(mine.id).status == "applying"
+
+
+async def test_a_revert_that_lost_its_hold_does_not_restore(tmp_path):
+    async with sandbox_world(tmp_path, apply_lease_s=60) as w:
+        original = w.state.metric(101)["description"]
+        await optimise_metric(w.wf, 101)
+        await apply_if_not_regressed(w.wf, 101, verify=False)
+        row = w.wf.ledger.last_apply(101, ("applied_unverified",))
+        won, stale = w.wf.ledger.claim_revert(row.id, call_owner(w.wf), now=w.clock.now())
+        assert won
+        w.clock.t += 61  # the first revert stops renewing its hold, as a suspended process would
+
+        assert (await revert_metric(w.workflow(), 101)).status == "reverted"
+        with pytest.raises(HoldLost):
+            ApplyLease(w.wf, stale).confirm()
+        assert w.state.count("metric_restore") == 1
+        assert w.state.metric(101)["description"] == original
+
+
+async def test_a_restore_by_history_id_without_an_answer_is_settled_next_time(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        original = w.state.metric(101)["description"]
+        await optimise_metric(w.wf, 101)
+        first = await apply_if_not_regressed(w.wf, 101, verify=False)
+        w.state.faults.add(Fault(route="metric_restore", kind="drop_after", times=5))
+        unsure = await revert_metric(w.wf, 101, history_id=first.history_id_before)
+        assert unsure.status == "failed" and "may or may not" in unsure.summary
+        assert w.state.metric(101)["description"] == original
+
+        nothing = await revert_metric(w.wf, 101)
+        assert nothing.status == "nothing_to_revert"
+        again = await apply_if_not_regressed(w.wf, 101, proposal_id=first.proposal_id)
+        assert again.status == "applied"
+
+
+async def test_the_routine_reports_a_regressed_version_left_live(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        await optimise_metric(w.wf, 106)
+        w.state.faults.add(Fault(route="metric_restore", kind="latency", delay_s=3, times=1))
+        with anyio.move_on_after(0.5):
+            await apply_if_not_regressed(w.wf, 106)
+        report = await optimise_metrics(w.wf, [106], apply=True)
+        outcome = report.metrics[0]
+        assert outcome.status == "failed" and "LIVE" in outcome.summary
+        assert w.state.count("process_feedbacks", metric_id=106) == 1
+
+
+async def test_revert_undoes_the_newest_apply_even_when_clocks_disagree(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        await optimise_metric(w.wf, 101)
+        await apply_if_not_regressed(w.wf, 101, verify=False)
+        second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
+        w.clock.t -= 120
+        await apply_if_not_regressed(w.wf, 101, proposal_id=second.id, verify=False)
+        w.clock.t += 120
+        result = await revert_metric(w.wf, 101)
+        assert result.status == "reverted"
+        assert w.state.metric(101)["description"] != "P2 text"
+        assert w.wf.ledger.last_apply(101, ("applied_unverified",)) is not None

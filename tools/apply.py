@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.apply_lease import ApplyLease, await_other_apply, call_owner, regressed_live_result
+from tools.apply_lease import ApplyLease, call_owner
 from tools.apply_recovery import patch_failed, restore_after_regression
+from tools.apply_settle import await_other_apply, regressed_live_result
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError, check_metric_id

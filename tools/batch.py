@@ -8,7 +8,7 @@ from collections import Counter
 import anyio
 
 from tools.apply import apply_if_not_regressed
-from tools.apply_lease import report_interrupted
+from tools.apply_settle import report_interrupted
 from tools.errors import WorkflowError, check_metric_id
 from tools.optimise import OnQuestions, optimise_metric
 from tools.results import BatchResult, MetricOutcome

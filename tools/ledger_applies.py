@@ -266,11 +266,12 @@ class AppliesLedger:
             return [_row(db, row["id"]) for row in ids]
 
     def last_apply(self, metric_id: int, statuses: tuple[str, ...] = LIVE_APPLY) -> ApplyRow | None:
-        """The newest apply of a metric whose status is one of `statuses`."""
+        """The newest apply of a metric whose status is one of `statuses` (by claim order: claims
+        are serialised, while callers' clocks may disagree)."""
         with self._db.connect() as db:
             found = db.execute(
                 f"SELECT id FROM applies WHERE metric_id = ? AND status IN ({_marks(statuses)})"
-                " ORDER BY started_at DESC, id DESC LIMIT 1",
+                " ORDER BY id DESC LIMIT 1",
                 (metric_id, *statuses),
             ).fetchone()
             return _row(db, found["id"]) if found else None

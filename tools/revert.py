@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from tools.apply_lease import call_owner, settle_interrupted
+from tools.apply_lease import ApplyLease, call_owner
+from tools.apply_settle import settle_interrupted, supersede_undone
 from tools.cekura.errors import CekuraError, CekuraNotFound
-from tools.cekura.models import Metric
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.ledger import ApplyRow
@@ -15,6 +15,8 @@ from tools.mapping import patch_matches
 from tools.rescore import rescore
 from tools.results import RevertResult
 from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
+
+MAX_HISTORY_ID = 2**63 - 1
 
 
 @reports_retries
@@ -29,22 +31,27 @@ async def revert_metric(
     refusing if someone edited those fields since (their edit would be lost)."""
     check_metric_id(metric_id)
     if history_id is not None and (
-        isinstance(history_id, bool) or not isinstance(history_id, int) or history_id <= 0
+        isinstance(history_id, bool)
+        or not isinstance(history_id, int)
+        or not 0 < history_id <= MAX_HISTORY_ID
     ):
-        raise WorkflowError(f"history_id must be a positive whole number, got {history_id!r}.")
+        raise WorkflowError(
+            f"history_id must be a whole number from 1 to {MAX_HISTORY_ID}, got {history_id!r}."
+        )
     if wf.policy.read_only:
         raise WorkflowError(
             "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); revert_metric refused. "
             "Nothing was sent to Cekura."
         )
-    report = Reporter(progress)
     await _settle_interrupted(wf, metric_id)
     owner = call_owner(wf)
     if history_id is not None:
         won, held = wf.ledger.claim_restore(metric_id, history_id, owner, now=wf.clock.now())
         if not won:
             raise WorkflowError(_busy(metric_id))
-        return await _guarded(wf, held, _restore(wf, metric_id, history_id, held, report))
+        lease = ApplyLease(wf, held)
+        report = Reporter(progress, tick=lease.renew)
+        return await _guarded(wf, held, _restore(wf, history_id, held, lease, report))
     applied = wf.ledger.last_apply(metric_id, (*REVERTIBLE, "reverted"))
     if applied is None or applied.status == "reverted":
         return _nothing_to_revert(wf, metric_id, applied)
@@ -60,7 +67,9 @@ async def revert_metric(
         if held.id == applied.id and held.status == "reverted":
             return _nothing_to_revert(wf, metric_id, held)
         raise WorkflowError(_busy(metric_id))
-    return await _guarded(wf, held, _undo_apply(wf, held, report))
+    lease = ApplyLease(wf, held)
+    report = Reporter(progress, tick=lease.renew)
+    return await _guarded(wf, held, _undo_apply(wf, held, lease, report))
 
 
 async def _guarded(wf: Workflow, held: ApplyRow, work: Awaitable[RevertResult]) -> RevertResult:
@@ -72,7 +81,9 @@ async def _guarded(wf: Workflow, held: ApplyRow, work: Awaitable[RevertResult]) 
         raise
 
 
-async def _undo_apply(wf: Workflow, held: ApplyRow, report: Reporter) -> RevertResult:
+async def _undo_apply(
+    wf: Workflow, held: ApplyRow, lease: ApplyLease, report: Reporter
+) -> RevertResult:
     metric_id = held.metric_id
     assert held.history_id_before is not None
     problem = await _edited_since(wf, held)
@@ -88,56 +99,77 @@ async def _undo_apply(wf: Workflow, held: ApplyRow, report: Reporter) -> RevertR
                 f"metric_id={metric_id}, history_id={held.history_id_before})."
             ],
         )
-    return await _restore(wf, metric_id, held.history_id_before, held, report)
+    return await _restore(wf, held.history_id_before, held, lease, report)
 
 
 async def _restore(
-    wf: Workflow, metric_id: int, history_id: int, held: ApplyRow, report: Reporter
+    wf: Workflow, history_id: int, held: ApplyRow, lease: ApplyLease, report: Reporter
 ) -> RevertResult:
     """POST the restore and record the outcome on the row we hold: our apply (now `reverting`),
-    or the `history:<id>` row of a restore asked for by history id."""
+    or the `history:<id>` row of a restore asked for by history id. If the answer is lost, the
+    metric is read back to know whether the restore landed."""
+    metric_id = held.metric_id
+    lease.confirm()
+    warnings: list[str] = []
     try:
-        restored = await wf.client.restore_metric(metric_id, history_id)
+        await wf.client.restore_metric(metric_id, history_id)
     except CekuraNotFound as exc:
         _release(wf, held)
         raise WorkflowError(
             f"Cekura has no history row {history_id} for metric {metric_id}. Nothing was changed."
         ) from exc
     except CekuraError as exc:
-        wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
-        return RevertResult(
-            metric_id=metric_id,
-            status="failed",
-            history_id=history_id,
-            summary=f"Metric {metric_id}: restore of history {history_id} failed.",
-            warnings=[explain(exc, "restoring the metric")],
-        )
+        landed = await _restore_landed(wf, held)
+        if landed is not True:
+            if landed is None:
+                wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
+            else:
+                _release(wf, held)
+            fate = "may or may not have happened" if landed is None else "did not happen"
+            return RevertResult(
+                metric_id=metric_id,
+                status="failed",
+                history_id=history_id,
+                summary=f"Metric {metric_id}: the restore of history {history_id} {fate}.",
+                warnings=[explain(exc, "restoring the metric")],
+                next_steps=[f"revert_metric(metric_id={metric_id}) checks the metric first"],
+            )
+        warnings.append("The restore's answer was lost, but the metric reads restored.")
     done = "restored" if held.history_restore else "reverted"
     wf.ledger.update_apply(
         held.id, holder=held.owner, status=done, body=_notes(held) or None, now=wf.clock.now()
     )
-    _supersede(wf, restored)
-    fields = sorted(held.replaced or {})
-    warnings = []
-    if sum(r.expected_value is not None for r in restored.reviews) <= wf.policy.eval_budget:
-        warnings = (await rescore(wf, metric_id, report)).warnings
+    try:
+        restored = await wf.client.get_metric(metric_id)
+    except CekuraError as exc:
+        warnings.append(explain(exc, "reading the restored metric") + " Not re-scored.")
+        restored = None
+    if restored is not None:
+        supersede_undone(wf, restored)
+        if sum(r.expected_value is not None for r in restored.reviews) <= wf.policy.eval_budget:
+            warnings += (await rescore(wf, metric_id, report)).warnings
     return RevertResult(
         metric_id=metric_id,
         status="reverted",
         history_id=history_id,
-        restored_fields=fields,
+        restored_fields=sorted(held.replaced or {}),
         warnings=warnings,
         summary=f"Metric {metric_id}: restored history {history_id}.",
     )
 
 
-def _supersede(wf: Workflow, restored: Metric) -> None:
-    """After a restore, applies of ours whose proposal the metric no longer holds are no longer
-    live: mark them `superseded`, so the ledger says what the metric holds."""
-    for row in wf.ledger.applies_with_status(restored.id, REVERTIBLE):
-        proposal = wf.ledger.proposal(row.proposal_id)
-        if proposal is not None and not patch_matches(restored, proposal.body["patch"]):
-            wf.ledger.update_apply(row.id, status="superseded", now=wf.clock.now())
+async def _restore_landed(wf: Workflow, held: ApplyRow) -> bool | None:
+    """After a restore without a usable answer: True if the metric no longer holds the apply we
+    undo, False if it still does, None when that cannot be told (Cekura does not answer, or the
+    restore was by history id and there is no apply to compare with)."""
+    proposal = wf.ledger.proposal(held.proposal_id)
+    if held.history_restore or proposal is None:
+        return None
+    try:
+        live = await wf.client.get_metric(held.metric_id)
+    except CekuraError:
+        return None
+    return not patch_matches(live, proposal.body["patch"])
 
 
 def _notes(row: ApplyRow) -> dict[str, object]:
