@@ -10,6 +10,7 @@ from sandbox import Fault
 from support import sandbox_world
 from tools.apply import apply_if_not_regressed
 from tools.apply_lease import ApplyLease, call_owner
+from tools.apply_settle import settle_interrupted
 from tools.batch import optimise_metrics
 from tools.errors import WorkflowError
 from tools.fingerprint import metric_fingerprint
@@ -328,3 +329,45 @@ async def test_revert_undoes_the_newest_apply_even_when_clocks_disagree(tmp_path
         assert result.status == "reverted"
         assert w.state.metric(101)["description"] != "P2 text"
         assert w.wf.ledger.last_apply(101, ("applied_unverified",)) is not None
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(route="metric_get", kind="5xx", status=503, times=5),
+        Fault(route="metric_restore", kind="truncated", times=5),
+    ],
+    ids=["read-back-fails", "restore-answer-unreadable"],
+)
+async def test_after_a_restore_by_history_id_nothing_claims_the_undone_apply_is_live(
+    tmp_path, fault
+):
+    async with sandbox_world(tmp_path) as w:
+        original = w.state.metric(101)["description"]
+        await optimise_metric(w.wf, 101)
+        first = await apply_if_not_regressed(w.wf, 101, verify=False)
+        w.state.faults.add(fault)
+        await revert_metric(w.wf, 101, history_id=first.history_id_before)
+        assert w.state.metric(101)["description"] == original
+        w.state.faults.clear()
+
+        again = await apply_if_not_regressed(w.wf, 101, proposal_id=first.proposal_id)
+        assert again.status == "applied"
+        assert w.state.count("metric_patch", metric_id=101, effective=True) == 2
+
+
+async def test_a_regression_found_after_the_hold_was_lost_is_still_reported(tmp_path):
+    async with sandbox_world(tmp_path, apply_lease_s=60) as w:
+        await optimise_metric(w.wf, 106)
+        other = w.workflow()
+
+        async def suspended_then_taken_over(_value, _total, message):
+            if message and "re-score" in message and "completed" in message:
+                w.clock.t += 61
+                await settle_interrupted(other, 106)
+
+        result = await apply_if_not_regressed(w.wf, 106, progress=suspended_then_taken_over)
+        assert result.status == "failed" and "LIVE" in result.summary
+        again = await apply_if_not_regressed(w.wf, 106)
+        assert again.status == "failed" and "LIVE" in again.summary
+        assert w.state.count("metric_restore") == 0

@@ -7,7 +7,7 @@ from typing import Any
 
 from tools.apply_lease import ApplyLease, call_owner
 from tools.apply_recovery import patch_failed, restore_after_regression
-from tools.apply_settle import await_other_apply, regressed_live_result
+from tools.apply_settle import await_other_apply, regressed_live_result, report_interrupted
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError, check_metric_id
@@ -105,6 +105,9 @@ async def apply_if_not_regressed(
             reasons=["read-only mode (CEKURA_OPTIMISE_READ_ONLY) forbids writes"],
         )
     proposal = find_proposal(wf, metric_id, proposal_id)
+    interrupted = await report_interrupted(wf, metric_id)
+    if interrupted is not None and interrupted.proposal_id == proposal.id:
+        return interrupted
     for _ in range(3):
         done = _already_done(wf, proposal)
         if done is not None:

@@ -10,6 +10,7 @@ from tools.cekura.errors import CekuraError
 from tools.evidence import ScorePair
 from tools.explain import explain
 from tools.ledger import ApplyRow
+from tools.ledger_applies import HoldLost
 from tools.mapping import patch_matches
 from tools.rescore import rescore
 from tools.results import ApplyResult
@@ -92,7 +93,22 @@ async def restore_after_regression(
             summary=f"Metric {metric_id}: applied but re-score fell ({drop}); no history to restore.",
             warnings=["Restore the previous version by hand in Cekura."],
         )
-    lease.confirm()
+    try:
+        wf.ledger.update_apply(row.id, holder=row.owner, body=regressed, now=wf.clock.now())
+        lease.confirm()
+    except HoldLost:
+        taken = wf.ledger.apply(row.id)
+        notes = {**((taken.body if taken else None) or {}), **regressed}
+        wf.ledger.update_apply(row.id, body=notes, now=wf.clock.now())
+        return ApplyResult(
+            **scored,
+            status="failed",
+            summary=(
+                f"Metric {metric_id}: re-score fell ({drop}) but another call took over this "
+                "apply before the automatic restore; the regressed version is LIVE."
+            ),
+            next_steps=[f"revert_metric(metric_id={metric_id}, history_id={history_before})"],
+        )
     wf.ledger.update_apply(
         row.id, holder=row.owner, body={**regressed, "restoring": True}, now=wf.clock.now()
     )

@@ -126,26 +126,34 @@ async def _restore(
             else:
                 _release(wf, held)
             fate = "may or may not have happened" if landed is None else "did not happen"
+            again = f"history_id={history_id}" if held.history_restore else "history_id omitted"
             return RevertResult(
                 metric_id=metric_id,
                 status="failed",
                 history_id=history_id,
                 summary=f"Metric {metric_id}: the restore of history {history_id} {fate}.",
                 warnings=[explain(exc, "restoring the metric")],
-                next_steps=[f"revert_metric(metric_id={metric_id}) checks the metric first"],
+                next_steps=[
+                    f"revert_metric(metric_id={metric_id}, {again}) checks the metric first, "
+                    "then tries again"
+                ],
             )
         warnings.append("The restore's answer was lost, but the metric reads restored.")
-    done = "restored" if held.history_restore else "reverted"
-    wf.ledger.update_apply(
-        held.id, holder=held.owner, status=done, body=_notes(held) or None, now=wf.clock.now()
-    )
     try:
         restored = await wf.client.get_metric(metric_id)
     except CekuraError as exc:
-        warnings.append(explain(exc, "reading the restored metric") + " Not re-scored.")
+        wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
+        warnings.append(
+            explain(exc, "reading the restored metric")
+            + " Not re-scored; the next call for this metric brings the ledger up to date."
+        )
         restored = None
     if restored is not None:
         supersede_undone(wf, restored)
+        done = "restored" if held.history_restore else "reverted"
+        wf.ledger.update_apply(
+            held.id, holder=held.owner, status=done, body=_notes(held) or None, now=wf.clock.now()
+        )
         if sum(r.expected_value is not None for r in restored.reviews) <= wf.policy.eval_budget:
             warnings += (await rescore(wf, metric_id, report)).warnings
     return RevertResult(
