@@ -2,6 +2,7 @@
 call from the live metric: never written twice, never lost to revert_metric."""
 
 import copy
+from contextlib import contextmanager
 
 import anyio
 import pytest
@@ -20,6 +21,31 @@ from tools.optimise import optimise_metric
 from tools.revert import revert_metric
 
 pytestmark = pytest.mark.anyio
+
+
+@contextmanager
+def _cancelled_at(client, method: str):
+    """A cancel scope that is cancelled the moment `client.<method>` is called, as a client that
+    gives up mid-call would: the request may or may not go out."""
+    real = getattr(client, method)
+    with anyio.CancelScope() as scope:
+
+        async def cancel_then_call(*args, **kwargs):
+            scope.cancel()
+            return await real(*args, **kwargs)
+
+        setattr(client, method, cancel_then_call)
+        try:
+            yield scope
+        finally:
+            delattr(client, method)
+    assert scope.cancelled_caught
+
+
+async def _when_held(w) -> None:
+    """Wait until some call holds metric 101 for a write."""
+    while not w.wf.ledger.applies_in_progress(101):
+        await anyio.sleep(0.01)
 
 
 async def _apply_cancelled_during_rescore(w) -> None:
@@ -143,10 +169,9 @@ async def test_a_cancelled_settle_leaves_the_row_for_the_next_call(tmp_path):
         await optimise_metric(w.wf, 101)
         await _apply_cancelled_during_rescore(w)
         w.state.faults.clear()
-        w.state.faults.add(Fault(route="metric_get", kind="latency", delay_s=5, times=1))
-        with anyio.move_on_after(0.2) as scope:
-            await revert_metric(w.workflow(), 101)
-        assert scope.cancelled_caught
+        settler = w.workflow()
+        with _cancelled_at(settler.client, "get_metric"):
+            await revert_metric(settler, 101)
 
         started = w.clock.now()
         assert (await revert_metric(w.wf, 101)).status == "reverted"
@@ -178,14 +203,14 @@ async def test_an_apply_waits_for_a_revert_in_progress_and_then_sees_the_change(
         await optimise_metric(w.wf, 101)
         assert (await apply_if_not_regressed(w.wf, 101, verify=False)).status.startswith("applied")
         second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
-        w.state.faults.add(Fault(route="metric_get", kind="latency", delay_s=0.3, times=1))
+        w.state.faults.add(Fault(route="metric_get", kind="latency", delay_s=0.05, times=1))
         out = {}
 
         async def revert():
             out["revert"] = await revert_metric(w.workflow(), 101)
 
         async def apply():
-            await anyio.sleep(0.05)
+            await _when_held(w)
             out["apply"] = await apply_if_not_regressed(
                 w.wf, 101, proposal_id=second.id, verify=False
             )
@@ -204,7 +229,7 @@ async def test_a_restore_by_history_id_holds_the_metric_and_updates_the_ledger(t
         await optimise_metric(w.wf, 101)
         first = await apply_if_not_regressed(w.wf, 101, verify=False)
         second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
-        w.state.faults.add(Fault(route="metric_restore", kind="latency", delay_s=0.3, times=1))
+        w.state.faults.add(Fault(route="metric_restore", kind="latency", delay_s=0.05, times=1))
         out = {}
 
         async def restore():
@@ -213,7 +238,7 @@ async def test_a_restore_by_history_id_holds_the_metric_and_updates_the_ledger(t
             )
 
         async def apply():
-            await anyio.sleep(0.05)
+            await _when_held(w)
             out["apply"] = await apply_if_not_regressed(
                 w.wf, 101, proposal_id=second.id, verify=False
             )
@@ -246,10 +271,8 @@ async def test_an_automatic_restore_whose_answer_is_lost_is_read_back(tmp_path):
 async def test_a_call_stopped_during_its_automatic_restore_is_settled_as_regressed(tmp_path):
     async with sandbox_world(tmp_path) as w:
         await optimise_metric(w.wf, 106)
-        w.state.faults.add(Fault(route="metric_restore", kind="latency", delay_s=3, times=1))
-        with anyio.move_on_after(0.5) as scope:
+        with _cancelled_at(w.wf.client, "restore_metric"):
             await apply_if_not_regressed(w.wf, 106)
-        assert scope.cancelled_caught
         settled = await apply_if_not_regressed(w.wf, 106)
         assert settled.status == "failed" and "LIVE" in settled.summary
         assert settled.next_steps and "history_id=" in settled.next_steps[0]
@@ -308,8 +331,7 @@ async def test_a_restore_by_history_id_without_an_answer_is_settled_next_time(tm
 async def test_the_routine_reports_a_regressed_version_left_live(tmp_path):
     async with sandbox_world(tmp_path) as w:
         await optimise_metric(w.wf, 106)
-        w.state.faults.add(Fault(route="metric_restore", kind="latency", delay_s=3, times=1))
-        with anyio.move_on_after(0.5):
+        with _cancelled_at(w.wf.client, "restore_metric"):
             await apply_if_not_regressed(w.wf, 106)
         report = await optimise_metrics(w.wf, [106], apply=True)
         outcome = report.metrics[0]

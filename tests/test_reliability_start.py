@@ -67,9 +67,16 @@ async def test_a_call_stopped_during_the_start_counts_as_an_unknown_start(tmp_pa
     import anyio
 
     async with sandbox_world(tmp_path) as w:
-        w.state.faults.add(Fault(route="process_feedbacks", kind="latency", delay_s=2, times=1))
-        with anyio.move_on_after(0.2) as scope:
+        start = w.wf.client.start_optimisation
+        with anyio.CancelScope() as scope:
+
+            async def caller_gives_up_mid_start(*args, **kwargs):
+                scope.cancel()
+                return await start(*args, **kwargs)
+
+            w.wf.client.start_optimisation = caller_gives_up_mid_start
             await optimise_metric(w.wf, 101)
+        del w.wf.client.start_optimisation
         assert scope.cancelled_caught
         with pytest.raises(WorkflowError, match="force=True"):
             await optimise_metric(w.wf, 101)
