@@ -26,10 +26,10 @@ from benchmarks.clocks import FakeClock
 from benchmarks.config import BenchConfig
 from sandbox import SandboxState, sandbox_transport
 from tools.cekura.client import CekuraClient
-from tools.ledger import Ledger
-from tools.optimise import optimise_metric
-from tools.polling import poll_until
-from tools.workflow import Policy, PollPolicy, Reporter, Workflow
+from tools.ledger.sqlite import Ledger
+from tools.workflows.optimise import optimise_metric
+from tools.polling.loop import poll_until
+from tools.context import Policy, PollPolicy, Reporter, Workflow
 
 METRIC = 101
 FIXED = "fixed 30 s (raw routine)"

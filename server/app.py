@@ -153,7 +153,7 @@ def build_server(
         """Start (or resume) Cekura's optimiser on one metric, wait with progress, and return the
         proposal with field diffs and evidence (flips, McNemar p, Wilson intervals). Never writes
         the metric. A second call while a run is in flight resumes that run."""
-        from tools.optimise import optimise_metric as run
+        from tools.workflows.optimise import optimise_metric as run
 
         return await call(
             ctx,
@@ -184,7 +184,7 @@ def build_server(
     ) -> DiffResult:
         """Show, field by field, what a proposal would change on the live metric: ours (default the
         newest), a Cekura run's, or the metric's pending_optimisation_proposal. Read-only."""
-        from tools.diff import diff_proposal as run
+        from tools.workflows.diff import diff_proposal as run
 
         return await call(
             ctx, lambda wf, _p: run(wf, metric_id, proposal_id=proposal_id, progress_id=progress_id)
@@ -209,7 +209,7 @@ def build_server(
         """Write a proposal only if the metric is unchanged since it was made, the optimised score is
         not below the baseline on the same samples, no correct labelled review breaks, no label was
         changed without approval and proposed code parses. Then re-score; restore on regression."""
-        from tools.apply import apply_if_not_regressed as run
+        from tools.workflows.apply import apply_if_not_regressed as run
 
         return await call(
             ctx,
@@ -236,7 +236,7 @@ def build_server(
     ) -> RevertResult:
         """Restore the metric as it was before our last apply (refused if it was edited since), or
         restore a given history row."""
-        from tools.revert import revert_metric as run
+        from tools.workflows.revert import revert_metric as run
 
         return await call(
             ctx, lambda wf, progress: run(wf, metric_id, history_id=history_id, progress=progress)
@@ -262,7 +262,7 @@ def build_server(
     ) -> BatchResult:
         """Optimise each metric concurrently and, with apply=True, put each proposal through
         apply_if_not_regressed. One result with a status per metric and counts."""
-        from tools.batch import optimise_metrics as run
+        from tools.workflows.routine import optimise_metrics as run
 
         return await call(
             ctx,
@@ -282,7 +282,7 @@ def build_server(
     ) -> AnswerResult:
         """Answer (or skip, with null) the questions of the metric's paused run and resume it; then
         call optimise_metric again to follow it to its proposal."""
-        from tools.questions import answer_optimiser_questions as run
+        from tools.workflows.questions import answer_optimiser_questions as run
 
         return await call(ctx, lambda wf, _p: run(wf, metric_id, answers))
 
@@ -292,7 +292,7 @@ def build_server(
     )
     async def cancel_optimisation(metric_id: MetricId, ctx: Context) -> CancelResult:
         """Cancel the optimisation we have in flight for the metric."""
-        from tools.cancel import cancel_optimisation as run
+        from tools.workflows.cancel import cancel_optimisation as run
 
         return await call(ctx, lambda wf, _p: run(wf, metric_id))
 

@@ -29,7 +29,7 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, ids: list[int], args: argparse.Namespace) -> int:
-    from tools.batch import optimise_metrics
+    from tools.workflows.routine import optimise_metrics
 
     runtime = Runtime(settings)
     tty = sys.stdout.isatty() and not args.json

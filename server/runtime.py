@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from server.oauth.tenancy import Tenant, TenantKeys
     from tools.cekura.client import CekuraClient
-    from tools.ledger import Ledger
-    from tools.workflow import Policy, PollPolicy, Workflow
+    from tools.ledger.sqlite import Ledger
+    from tools.context import Policy, PollPolicy, Workflow
 
 SANDBOX_KEY = "sandbox-key"
 SANDBOX_URL = "http://sandbox.cekura.invalid"
@@ -69,8 +69,8 @@ class Runtime:
         workflow = self._tenant_workflows.get(tenant.id)
         if workflow is None:
             from tools.cekura.client import CekuraClient
-            from tools.ledger import Ledger
-            from tools.workflow import Workflow
+            from tools.ledger.sqlite import Ledger
+            from tools.context import Workflow
 
             client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
             ledger = Ledger(self.tenant_ledger_path(tenant.id))
@@ -81,7 +81,7 @@ class Runtime:
     def _policy(self, ledger: Ledger, **overrides: object) -> Policy:
         """The settings' policy; optimiser polling starts from the run times the ledger saw, so a
         new process does not poll as if it had never watched a run finish."""
-        from tools.workflow import Policy
+        from tools.context import Policy
 
         policy = Policy(
             read_only=self.settings.read_only,
@@ -95,8 +95,8 @@ class Runtime:
 
     def _build(self) -> Workflow:
         from tools.cekura.client import CekuraClient
-        from tools.ledger import Ledger
-        from tools.workflow import Workflow
+        from tools.ledger.sqlite import Ledger
+        from tools.context import Workflow
 
         settings = self.settings
         ledger = Ledger(self._ledger_path())
@@ -142,6 +142,6 @@ class Runtime:
 def _fast_polling() -> PollPolicy:
     """The sandbox answers at once, so poll it quickly (one instance per job kind: each learns
     its own run times)."""
-    from tools.workflow import PollPolicy
+    from tools.context import PollPolicy
 
     return PollPolicy(initial_s=0.05, factor=1.5, max_s=0.5, heartbeat_s=15.0)

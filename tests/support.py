@@ -10,8 +10,8 @@ import anyio
 
 from sandbox import SandboxState, sandbox_transport
 from tools.cekura.client import CekuraClient
-from tools.ledger import Ledger
-from tools.workflow import Policy, PollPolicy, Workflow
+from tools.ledger.sqlite import Ledger
+from tools.context import Policy, PollPolicy, Workflow
 
 
 class FakeClock:

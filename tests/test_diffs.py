@@ -1,6 +1,6 @@
 """Diffs stay bounded in size so results fit a model's tool-output budget."""
 
-from tools.diffs import MAX_FIELD_CHARS, MAX_TOTAL_CHARS, diffs_for, field_diff
+from tools.proposals.field_diffs import MAX_FIELD_CHARS, MAX_TOTAL_CHARS, diffs_for, field_diff
 from tools.untrusted import unquote_block
 
 

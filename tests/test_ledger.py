@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.ledger import Ledger
+from tools.ledger.sqlite import Ledger
 
 
 def _claim(path: str, owner: str, barrier, results) -> None:

@@ -8,9 +8,9 @@ import random
 import pytest
 
 from support import FakeClock
-from tools.poll_schedule import MIN_SAMPLES, Schedule, plan_polls
-from tools.polling import poll_until
-from tools.workflow import PollPolicy, Reporter
+from tools.polling.schedule import MIN_SAMPLES, Schedule, plan_polls
+from tools.polling.loop import poll_until
+from tools.context import PollPolicy, Reporter
 
 pytestmark = pytest.mark.anyio
 

@@ -5,8 +5,8 @@ import pytest
 
 from sandbox import Fault
 from support import sandbox_world
-from tools.apply import apply_if_not_regressed
-from tools.optimise import optimise_metric
+from tools.workflows.apply import apply_if_not_regressed
+from tools.workflows.optimise import optimise_metric
 
 pytestmark = pytest.mark.anyio
 
@@ -82,7 +82,7 @@ async def test_a_rescore_start_that_fails_is_reported_unverified_not_repeated(tm
 
 
 async def test_cancel_recovers_from_a_burst(tmp_path):
-    from tools.cancel import cancel_optimisation
+    from tools.workflows.cancel import cancel_optimisation
 
     async with sandbox_world(tmp_path) as w:
         w.state.faults.stuck_run(101)

@@ -9,16 +9,16 @@ import pytest
 
 from sandbox import Fault
 from support import sandbox_world
-from tools.apply import apply_if_not_regressed
-from tools.apply_lease import ApplyLease, call_owner
-from tools.apply_settle import settle_interrupted
-from tools.batch import optimise_metrics
+from tools.workflows.apply import apply_if_not_regressed
+from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.settle import settle_interrupted
+from tools.workflows.routine import optimise_metrics
 from tools.errors import WorkflowError
-from tools.fingerprint import metric_fingerprint
-from tools.ledger import Ledger
-from tools.ledger_applies import HoldLost
-from tools.optimise import optimise_metric
-from tools.revert import revert_metric
+from tools.proposals.fingerprint import metric_fingerprint
+from tools.ledger.sqlite import Ledger
+from tools.ledger.sqlite_applies import HoldLost
+from tools.workflows.optimise import optimise_metric
+from tools.workflows.revert import revert_metric
 
 pytestmark = pytest.mark.anyio
 

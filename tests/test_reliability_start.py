@@ -6,7 +6,7 @@ import pytest
 from sandbox import Fault
 from support import sandbox_world
 from tools.errors import WorkflowError
-from tools.optimise import optimise_metric
+from tools.workflows.optimise import optimise_metric
 
 pytestmark = pytest.mark.anyio
 

@@ -7,9 +7,9 @@ import respx
 from support import FakeClock
 from tools.cekura.client import CekuraClient
 from tools.errors import WorkflowError
-from tools.ledger import Ledger
-from tools.optimise import optimise_metric
-from tools.workflow import Policy, Workflow
+from tools.ledger.sqlite import Ledger
+from tools.workflows.optimise import optimise_metric
+from tools.context import Policy, Workflow
 
 pytestmark = pytest.mark.anyio
 BASE = "https://cekura.test"

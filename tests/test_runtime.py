@@ -4,7 +4,7 @@ import pytest
 
 from server.runtime import Runtime
 from server.settings import Settings
-from tools.ledger import Ledger
+from tools.ledger.sqlite import Ledger
 
 pytestmark = pytest.mark.anyio
 

@@ -3,10 +3,10 @@
 import pytest
 
 from support import sandbox_world
-from tools.apply import apply_if_not_regressed
+from tools.workflows.apply import apply_if_not_regressed
 from tools.errors import WorkflowError
-from tools.optimise import optimise_metric
-from tools.revert import revert_metric
+from tools.workflows.optimise import optimise_metric
+from tools.workflows.revert import revert_metric
 
 pytestmark = pytest.mark.anyio
 

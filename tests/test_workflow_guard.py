@@ -4,8 +4,8 @@ optimiser run that the sandbox tampers with, and the metric left untouched."""
 import pytest
 
 from support import sandbox_world
-from tools.apply import apply_if_not_regressed
-from tools.optimise import optimise_metric
+from tools.workflows.apply import apply_if_not_regressed
+from tools.workflows.optimise import optimise_metric
 
 pytestmark = pytest.mark.anyio
 

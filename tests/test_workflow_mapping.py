@@ -3,8 +3,8 @@
 import pytest
 
 from support import sandbox_world
-from tools.apply import apply_if_not_regressed
-from tools.optimise import optimise_metric
+from tools.workflows.apply import apply_if_not_regressed
+from tools.workflows.optimise import optimise_metric
 
 pytestmark = pytest.mark.anyio
 

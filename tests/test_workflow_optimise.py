@@ -5,8 +5,8 @@ import pytest
 
 from support import sandbox_world
 from tools.errors import WorkflowError
-from tools.optimise import optimise_metric
-from tools.questions import answer_optimiser_questions
+from tools.workflows.optimise import optimise_metric
+from tools.workflows.questions import answer_optimiser_questions
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 from support import sandbox_world
-from tools.optimise import optimise_metric
+from tools.workflows.optimise import optimise_metric
 
 pytestmark = pytest.mark.anyio
 

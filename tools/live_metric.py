@@ -6,7 +6,7 @@ from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError
 from tools.explain import explain
-from tools.workflow import Workflow
+from tools.context import Workflow
 
 
 async def read_metric(wf: Workflow, metric_id: int, *, before_write: bool = False) -> Metric:

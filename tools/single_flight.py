@@ -12,9 +12,9 @@ from tools.cekura.errors import (
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError
 from tools.explain import explain
-from tools.ledger import RunRow
+from tools.ledger.sqlite import RunRow
 from tools.results import OptimiseResult
-from tools.workflow import Reporter, Workflow
+from tools.context import Reporter, Workflow
 
 
 async def resolve_held_run(wf: Workflow, run: RunRow, force: bool) -> RunRow | None:

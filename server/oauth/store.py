@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.sqlite_file import SqliteFile
+from tools.ledger.sqlite_file import SqliteFile
 
 IDLE_CLIENT_S = 3600.0
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tools.cekura.models import Metric, MetricReview
-from tools.mapping import OPTIMISABLE_FIELDS, live_value
+from tools.proposals.mapping import OPTIMISABLE_FIELDS, live_value
 
 
 def _digest(value: Any) -> str:

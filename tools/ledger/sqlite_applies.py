@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from tools.errors import WorkflowError
-from tools.sqlite_file import SqliteFile
+from tools.ledger.sqlite_file import SqliteFile
 
 ApplyStatus = Literal[
     "applying",

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from tools.cekura.client import CekuraClient
 from tools.cekura.tally import tally_retries
-from tools.ledger import Ledger
-from tools.poll_schedule import RunTimes
+from tools.ledger.sqlite import Ledger
+from tools.polling.schedule import RunTimes
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 

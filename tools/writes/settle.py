@@ -4,16 +4,16 @@ say what that found."""
 
 from __future__ import annotations
 
-from tools.apply_lease import call_owner, holder_gone
+from tools.writes.hold import call_owner, holder_gone
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError
 from tools.explain import explain
-from tools.ledger import ApplyRow, ProposalRow
-from tools.ledger_applies import REVERTIBLE
-from tools.mapping import patch_matches
+from tools.ledger.sqlite import ApplyRow, ProposalRow
+from tools.ledger.sqlite_applies import REVERTIBLE
+from tools.proposals.mapping import patch_matches
 from tools.results import ApplyResult
-from tools.workflow import Reporter, Workflow
+from tools.context import Reporter, Workflow
 
 
 async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:

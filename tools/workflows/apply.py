@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.apply_lease import ApplyLease, call_owner
-from tools.apply_recovery import patch_failed, restore_after_regression
-from tools.apply_settle import await_other_apply, regressed_live_result, report_interrupted
+from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.restore import patch_failed, restore_after_regression
+from tools.writes.settle import await_other_apply, regressed_live_result, report_interrupted
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.errors import WorkflowError, check_metric_id
-from tools.evidence import Evidence, lab_score
+from tools.proposals.evidence import Evidence, lab_score
 from tools.explain import explain
-from tools.fingerprint import metric_fingerprint
-from tools.ledger import ApplyRow, ProposalRow
+from tools.proposals.fingerprint import metric_fingerprint
+from tools.ledger.sqlite import ApplyRow, ProposalRow
 from tools.live_metric import read_metric
-from tools.mapping import code_problems, patch_matches
-from tools.rescore import RescoreOutcome, rescore
+from tools.proposals.mapping import code_problems, patch_matches
+from tools.writes.rescore import RescoreOutcome, rescore
 from tools.results import ApplyResult
-from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
+from tools.context import ProgressFn, Reporter, Workflow, reports_retries
 
 MAX_BROKEN_LIMIT = 10_000
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from tools.apply_lease import ApplyLease, call_owner
-from tools.apply_settle import settle_interrupted, supersede_undone
+from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.settle import settle_interrupted, supersede_undone
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
-from tools.ledger import ApplyRow
-from tools.ledger_applies import REVERTIBLE
-from tools.mapping import patch_matches
-from tools.rescore import rescore
+from tools.ledger.sqlite import ApplyRow
+from tools.ledger.sqlite_applies import REVERTIBLE
+from tools.proposals.mapping import patch_matches
+from tools.writes.rescore import rescore
 from tools.results import RevertResult
-from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
+from tools.context import ProgressFn, Reporter, Workflow, reports_retries
 
 MAX_HISTORY_ID = 2**63 - 1
 

@@ -8,9 +8,9 @@ import os
 import socket
 import uuid
 
-from tools.ledger import ApplyRow
-from tools.ledger_applies import HoldLost
-from tools.workflow import Workflow
+from tools.ledger.sqlite import ApplyRow
+from tools.ledger.sqlite_applies import HoldLost
+from tools.context import Workflow
 
 RENEW_EVERY_S = 30.0
 

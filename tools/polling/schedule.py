@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tools.workflow import PollPolicy
+    from tools.context import PollPolicy
 
 MIN_SAMPLES = 5
 WINDOW = 50

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tools.cekura.models import Metric, OptimiserOutput
-from tools.diffs import diffs_for
-from tools.evidence import Evidence
-from tools.mapping import OPTIMISABLE_FIELDS, live_value
+from tools.proposals.field_diffs import diffs_for
+from tools.proposals.evidence import Evidence
+from tools.proposals.mapping import OPTIMISABLE_FIELDS, live_value
 from tools.results import ProposalView, TypeChange
 from tools.untrusted import quote_untrusted
 

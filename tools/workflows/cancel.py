@@ -6,7 +6,7 @@ from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.results import CancelResult
-from tools.workflow import Workflow, reports_retries
+from tools.context import Workflow, reports_retries
 
 
 @reports_retries

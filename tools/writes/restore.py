@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.apply_lease import ApplyLease
+from tools.writes.hold import ApplyLease
 from tools.cekura.errors import CekuraError
-from tools.evidence import ScorePair
+from tools.proposals.evidence import ScorePair
 from tools.explain import explain
-from tools.ledger import ApplyRow
-from tools.ledger_applies import HoldLost
-from tools.mapping import patch_matches
-from tools.rescore import rescore
+from tools.ledger.sqlite import ApplyRow
+from tools.ledger.sqlite_applies import HoldLost
+from tools.proposals.mapping import patch_matches
+from tools.writes.rescore import rescore
 from tools.results import ApplyResult
-from tools.workflow import Reporter, Workflow
+from tools.context import Reporter, Workflow
 
 UNKNOWN_NEXT = (
     "The next apply_if_not_regressed or revert_metric call for this metric checks what the metric "

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from tools.poll_schedule import Schedule
-from tools.workflow import Clock, PollPolicy, Reporter
+from tools.polling.schedule import Schedule
+from tools.context import Clock, PollPolicy, Reporter
 
 T = TypeVar("T")
 

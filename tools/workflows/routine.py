@@ -7,12 +7,12 @@ from collections import Counter
 
 import anyio
 
-from tools.apply import apply_if_not_regressed
-from tools.apply_settle import report_interrupted
+from tools.workflows.apply import apply_if_not_regressed
+from tools.writes.settle import report_interrupted
 from tools.errors import WorkflowError, check_metric_id
-from tools.optimise import OnQuestions, optimise_metric
+from tools.workflows.optimise import OnQuestions, optimise_metric
 from tools.results import BatchResult, MetricOutcome
-from tools.workflow import ProgressFn, Reporter, Workflow, reports_retries
+from tools.context import ProgressFn, Reporter, Workflow, reports_retries
 
 MAX_METRICS = 100
 APPLICABLE = ("proposed", "no_new_feedback")

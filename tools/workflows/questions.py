@@ -12,7 +12,7 @@ from tools.cekura.errors import (
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.results import AnswerResult
-from tools.workflow import Workflow, reports_retries
+from tools.context import Workflow, reports_retries
 
 MAX_ANSWERS = 100
 MAX_ANSWER_CHARS = 2000

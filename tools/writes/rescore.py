@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric, RunReviewsProgress
 from tools.explain import explain
-from tools.polling import poll_until
-from tools.workflow import Reporter, Workflow
+from tools.polling.loop import poll_until
+from tools.context import Reporter, Workflow
 
 
 @dataclass
