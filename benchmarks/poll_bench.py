@@ -26,10 +26,12 @@ from benchmarks.clocks import FakeClock
 from benchmarks.config import BenchConfig
 from sandbox import SandboxState, sandbox_transport
 from tools.cekura.client import CekuraClient
+from tools.context import Policy, Workflow
 from tools.ledger.sqlite import Ledger
-from tools.workflows.optimise import optimise_metric
 from tools.polling.loop import poll_until
-from tools.context import Policy, PollPolicy, Reporter, Workflow
+from tools.polling.schedule import PollPolicy
+from tools.progress import Reporter
+from tools.workflows.optimise import optimise_metric
 
 METRIC = 101
 FIXED = "fixed 30 s (raw routine)"

@@ -26,14 +26,15 @@ import anyio
 
 from sandbox import Fault, SandboxState, sandbox_transport
 from sandbox.judge import evaluate, is_correct
-from tools.workflows.apply import apply_if_not_regressed
-from tools.writes.settle import report_interrupted
 from tools.cekura.client import CekuraClient
+from tools.context import Policy, Workflow
 from tools.errors import WorkflowError
 from tools.ledger.sqlite import Ledger
+from tools.polling.schedule import PollPolicy
+from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
 from tools.workflows.revert import revert_metric
-from tools.context import Policy, PollPolicy, Workflow
+from tools.writes.settle import report_interrupted
 
 METRICS = (101, 102, 103, 104, 105, 106)
 ROUTES = (

@@ -51,9 +51,9 @@ def run_demo() -> int:
 
 
 async def _demo() -> int:
-    from tools.workflows.routine import optimise_metrics
     from tools.workflows.optimise import optimise_metric
     from tools.workflows.questions import answer_optimiser_questions
+    from tools.workflows.routine import optimise_metrics
 
     started = time.monotonic()
     out = _Out()

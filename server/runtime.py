@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
     from server.oauth.tenancy import Tenant, TenantKeys
     from tools.cekura.client import CekuraClient
+    from tools.context import Policy, Workflow
     from tools.ledger.sqlite import Ledger
-    from tools.context import Policy, PollPolicy, Workflow
+    from tools.polling.schedule import PollPolicy
 
 SANDBOX_KEY = "sandbox-key"
 SANDBOX_URL = "http://sandbox.cekura.invalid"
@@ -69,8 +70,8 @@ class Runtime:
         workflow = self._tenant_workflows.get(tenant.id)
         if workflow is None:
             from tools.cekura.client import CekuraClient
-            from tools.ledger.sqlite import Ledger
             from tools.context import Workflow
+            from tools.ledger.sqlite import Ledger
 
             client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
             ledger = Ledger(self.tenant_ledger_path(tenant.id))
@@ -95,8 +96,8 @@ class Runtime:
 
     def _build(self) -> Workflow:
         from tools.cekura.client import CekuraClient
-        from tools.ledger.sqlite import Ledger
         from tools.context import Workflow
+        from tools.ledger.sqlite import Ledger
 
         settings = self.settings
         ledger = Ledger(self._ledger_path())
@@ -142,6 +143,6 @@ class Runtime:
 def _fast_polling() -> PollPolicy:
     """The sandbox answers at once, so poll it quickly (one instance per job kind: each learns
     its own run times)."""
-    from tools.context import PollPolicy
+    from tools.polling.schedule import PollPolicy
 
     return PollPolicy(initial_s=0.05, factor=1.5, max_s=0.5, heartbeat_s=15.0)

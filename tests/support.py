@@ -10,8 +10,9 @@ import anyio
 
 from sandbox import SandboxState, sandbox_transport
 from tools.cekura.client import CekuraClient
+from tools.context import Policy, Workflow
 from tools.ledger.sqlite import Ledger
-from tools.context import Policy, PollPolicy, Workflow
+from tools.polling.schedule import PollPolicy
 
 
 class FakeClock:

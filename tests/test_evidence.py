@@ -3,7 +3,13 @@
 import pytest
 
 from tools.cekura.models import Metric, OptimiserOutput
-from tools.proposals.evidence import evidence_for, lab_score, mcnemar_exact, values_equal, wilson_interval
+from tools.proposals.evidence import (
+    evidence_for,
+    lab_score,
+    mcnemar_exact,
+    values_equal,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,12 @@
 import pytest
 
 from tools.cekura.models import Metric, OptimiserOutput
-from tools.proposals.mapping import code_problems, patch_matches, proposal_patch, trigger_kind_of_text
+from tools.proposals.mapping import (
+    code_problems,
+    patch_matches,
+    proposal_patch,
+    trigger_kind_of_text,
+)
 
 LIVE = Metric(
     id=7,

@@ -8,9 +8,9 @@ import random
 import pytest
 
 from support import FakeClock
-from tools.polling.schedule import MIN_SAMPLES, Schedule, plan_polls
 from tools.polling.loop import poll_until
-from tools.context import PollPolicy, Reporter
+from tools.polling.schedule import MIN_SAMPLES, PollPolicy, Schedule, plan_polls
+from tools.progress import Reporter
 
 pytestmark = pytest.mark.anyio
 

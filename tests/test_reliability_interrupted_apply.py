@@ -9,16 +9,16 @@ import pytest
 
 from sandbox import Fault
 from support import sandbox_world
-from tools.workflows.apply import apply_if_not_regressed
-from tools.writes.hold import ApplyLease, call_owner
-from tools.writes.settle import settle_interrupted
-from tools.workflows.routine import optimise_metrics
 from tools.errors import WorkflowError
-from tools.proposals.fingerprint import metric_fingerprint
 from tools.ledger.sqlite import Ledger
 from tools.ledger.sqlite_applies import HoldLost
+from tools.proposals.fingerprint import metric_fingerprint
+from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
 from tools.workflows.revert import revert_metric
+from tools.workflows.routine import optimise_metrics
+from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.settle import settle_interrupted
 
 pytestmark = pytest.mark.anyio
 
@@ -289,7 +289,7 @@ async def test_a_holder_whose_write_was_taken_over_stops_before_writing(tmp_path
         assert other != mine.owner
         assert w.wf.ledger.take_over_apply(mine.id, mine.updated_at, other, now=w.clock.now() + 1)
         with pytest.raises(HoldLost):
-            lease.confirm()
+            await lease.confirm()
         with pytest.raises(HoldLost):
             w.wf.ledger.update_apply(mine.id, holder=mine.owner, status="applied")
         assert w.wf.ledger.apply(mine.id).status == "applying"
@@ -307,7 +307,7 @@ async def test_a_revert_that_lost_its_hold_does_not_restore(tmp_path):
 
         assert (await revert_metric(w.workflow(), 101)).status == "reverted"
         with pytest.raises(HoldLost):
-            ApplyLease(w.wf, stale).confirm()
+            await ApplyLease(w.wf, stale).confirm()
         assert w.state.count("metric_restore") == 1
         assert w.state.metric(101)["description"] == original
 

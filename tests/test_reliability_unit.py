@@ -6,10 +6,10 @@ import respx
 
 from support import FakeClock
 from tools.cekura.client import CekuraClient
+from tools.context import Policy, Workflow
 from tools.errors import WorkflowError
 from tools.ledger.sqlite import Ledger
 from tools.workflows.optimise import optimise_metric
-from tools.context import Policy, Workflow
 
 pytestmark = pytest.mark.anyio
 BASE = "https://cekura.test"

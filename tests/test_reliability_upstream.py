@@ -4,8 +4,8 @@ import pytest
 
 from sandbox import Fault
 from support import sandbox_world
-from tools.workflows.apply import apply_if_not_regressed
 from tools.errors import WorkflowError
+from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
 
 pytestmark = pytest.mark.anyio

@@ -3,8 +3,8 @@
 import pytest
 
 from support import sandbox_world
-from tools.workflows.apply import apply_if_not_regressed
 from tools.errors import WorkflowError
+from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
 from tools.workflows.revert import revert_metric
 

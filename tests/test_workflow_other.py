@@ -5,12 +5,12 @@ from e2e import READ_ONLY_PASS
 
 from sandbox import SandboxState
 from support import sandbox_world
-from tools.workflows.routine import optimise_metrics
+from tools.errors import WorkflowError
 from tools.workflows.cancel import cancel_optimisation
 from tools.workflows.diff import diff_proposal
-from tools.errors import WorkflowError
 from tools.workflows.optimise import optimise_metric
 from tools.workflows.questions import answer_optimiser_questions
+from tools.workflows.routine import optimise_metrics
 
 pytestmark = pytest.mark.anyio
 

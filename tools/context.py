@@ -5,59 +5,17 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-import anyio
 from pydantic import BaseModel
 
 from tools.cekura.client import CekuraClient
 from tools.cekura.tally import tally_retries
+from tools.clock import Clock, SystemClock
 from tools.ledger.sqlite import Ledger
-from tools.polling.schedule import RunTimes
-
-ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
-
-
-class Clock(Protocol):
-    """Wall time and sleeping, injectable so tests never wait for real."""
-
-    def now(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        await anyio.sleep(seconds)
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """How often to ask Cekura about a run: starts quick, backs off to `max_s`; heartbeat keeps the
-    caller's idle watchdog fed between polls (Claude Code aborts silent calls)."""
-
-    initial_s: float = 5.0
-    factor: float = 1.5
-    max_s: float = 30.0
-    heartbeat_s: float = 15.0
-    # Once runs have been seen to finish, poll where they finished (tools/poll_schedule.py).
-    learn: bool = True
-    run_times: RunTimes = field(default_factory=RunTimes, compare=False, repr=False)
-
-    def intervals(self):
-        """The wait before each successive poll."""
-        wait = self.initial_s
-        while True:
-            yield wait
-            wait = min(self.max_s, wait * self.factor)
+from tools.polling.schedule import PollPolicy
 
 
 @dataclass(frozen=True)
@@ -112,23 +70,3 @@ def reports_retries(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[
         return result
 
     return wrapper
-
-
-class Reporter:
-    """Sends increasing progress notifications; a no-op when the caller did not ask for progress.
-
-    `tick`, if given, runs at every report whether or not anyone listens: a workflow that reports
-    as it goes uses it as a heartbeat (an apply renews its hold on the ledger row)."""
-
-    def __init__(self, send: ProgressFn | None, tick: Callable[[], None] | None = None) -> None:
-        self._send = send
-        self._tick = tick
-        self._count = 0
-
-    async def __call__(self, message: str) -> None:
-        if self._tick is not None:
-            self._tick()
-        if self._send is None:
-            return
-        self._count += 1
-        await self._send(float(self._count), None, message)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.cekura.models import Metric
+from tools.context import Workflow
 from tools.errors import WorkflowError
 from tools.explain import explain
-from tools.context import Workflow
 
 
 async def read_metric(wf: Workflow, metric_id: int, *, before_write: bool = False) -> Metric:

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tools.cekura.models import Question
-from tools.proposals.field_diffs import FieldDiff
 from tools.proposals.evidence import Evidence, Flips, ScorePair
+from tools.proposals.field_diffs import FieldDiff
 
 OptimiseStatus = Literal[
     "proposed", "unchanged", "no_new_feedback", "needs_answers", "timed_out", "failed", "cancelled"

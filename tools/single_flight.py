@@ -10,11 +10,12 @@ from tools.cekura.errors import (
     CekuraServerError,
 )
 from tools.cekura.models import Metric
+from tools.context import Workflow
 from tools.errors import WorkflowError
 from tools.explain import explain
 from tools.ledger.sqlite import RunRow
+from tools.progress import Reporter
 from tools.results import OptimiseResult
-from tools.context import Reporter, Workflow
 
 
 async def resolve_held_run(wf: Workflow, run: RunRow, force: bool) -> RunRow | None:

@@ -17,7 +17,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from tools.ledger.sqlite_applies import APPLIES_SCHEMA, LIVE_APPLY, AppliesLedger, ApplyRow, ApplyStatus
+from tools.ledger.sqlite_applies import (
+    APPLIES_SCHEMA,
+    LIVE_APPLY,
+    AppliesLedger,
+    ApplyRow,
+    ApplyStatus,
+)
 from tools.ledger.sqlite_file import SqliteFile
 
 __all__ = ["LIVE_APPLY", "ApplyRow", "ApplyStatus", "Ledger", "ProposalRow", "RunClaim", "RunRow"]

@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from tools.polling.schedule import Schedule
-from tools.context import Clock, PollPolicy, Reporter
+from tools.clock import Clock
+from tools.polling.schedule import PollPolicy, Schedule
+from tools.progress import Reporter
 
 T = TypeVar("T")
 

@@ -19,11 +19,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tools.context import PollPolicy
+from dataclasses import dataclass, field
 
 MIN_SAMPLES = 5
 WINDOW = 50
@@ -62,6 +58,20 @@ class RunTimes:
                 self.samples(), cadence_s=cadence_s, floor_s=floor_s, immediate=immediate
             )
         return self._plans[key]
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often to ask Cekura about a run: starts quick, backs off to `max_s`; heartbeat keeps the
+    caller's idle watchdog fed between polls (Claude Code aborts silent calls)."""
+
+    initial_s: float = 5.0
+    factor: float = 1.5
+    max_s: float = 30.0
+    heartbeat_s: float = 15.0
+    # Once runs have been seen to finish, poll where they finished (see Schedule).
+    learn: bool = True
+    run_times: RunTimes = field(default_factory=RunTimes, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tools.cekura.models import Metric, OptimiserOutput
-from tools.proposals.field_diffs import diffs_for
 from tools.proposals.evidence import Evidence
+from tools.proposals.field_diffs import diffs_for
 from tools.proposals.mapping import OPTIMISABLE_FIELDS, live_value
 from tools.results import ProposalView, TypeChange
 from tools.untrusted import quote_untrusted

@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.writes.hold import ApplyLease, call_owner
-from tools.writes.restore import patch_failed, restore_after_regression
-from tools.writes.settle import await_other_apply, regressed_live_result, report_interrupted
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
+from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
-from tools.proposals.evidence import Evidence, lab_score
 from tools.explain import explain
-from tools.proposals.fingerprint import metric_fingerprint
 from tools.ledger.sqlite import ApplyRow, ProposalRow
 from tools.live_metric import read_metric
+from tools.progress import ProgressFn, Reporter
+from tools.proposals.evidence import Evidence, lab_score
+from tools.proposals.fingerprint import metric_fingerprint
 from tools.proposals.mapping import code_problems, patch_matches
-from tools.writes.rescore import RescoreOutcome, rescore
 from tools.results import ApplyResult
-from tools.context import ProgressFn, Reporter, Workflow, reports_retries
+from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.rescore import RescoreOutcome, rescore
+from tools.writes.restore import patch_failed, restore_after_regression
+from tools.writes.settle import await_other_apply, regressed_live_result, report_interrupted
 
 MAX_BROKEN_LIMIT = 10_000
 
@@ -243,7 +244,7 @@ async def _write_and_verify(
     history_before = await _latest_history_id(wf, metric_id)
     replaced = {k: getattr(live, k, None) for k in patch}
     await report(f"metric {metric_id}: writing {', '.join(patch)}")
-    lease.confirm()
+    await lease.confirm()
     wf.ledger.update_apply(
         row.id,
         holder=row.owner,

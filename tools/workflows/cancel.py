@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tools.cekura.errors import CekuraError, CekuraNotFound
+from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.results import CancelResult
-from tools.context import Workflow, reports_retries
 
 
 @reports_retries

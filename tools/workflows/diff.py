@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.cekura.models import Metric, OptimiserOutput, PendingProposal
+from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
-from tools.proposals.evidence import Evidence, evidence_for
 from tools.explain import explain
-from tools.proposals.fingerprint import metric_fingerprint
 from tools.live_metric import read_metric
+from tools.proposals.evidence import Evidence, evidence_for
+from tools.proposals.fingerprint import metric_fingerprint
 from tools.proposals.mapping import patch_matches, proposal_patch, trigger_kind_of_text
 from tools.proposals.view import proposal_view
 from tools.results import DiffResult
-from tools.context import Workflow, reports_retries
 
 
 @reports_retries

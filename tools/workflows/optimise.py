@@ -13,19 +13,20 @@ from tools.cekura.errors import (
     CekuraNotFound,
 )
 from tools.cekura.models import Metric, OptimiserProgress, Question
+from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
-from tools.proposals.evidence import evidence_for
 from tools.explain import explain
-from tools.proposals.fingerprint import labels_fingerprint, metric_fingerprint
 from tools.ledger.sqlite import ProposalRow, RunRow
 from tools.live_metric import read_metric
-from tools.proposals.mapping import proposal_patch
 from tools.polling.loop import poll_until
+from tools.progress import ProgressFn, Reporter
+from tools.proposals.evidence import evidence_for
+from tools.proposals.fingerprint import labels_fingerprint, metric_fingerprint
+from tools.proposals.mapping import proposal_patch
 from tools.proposals.view import proposal_view
 from tools.results import OptimiseResult
 from tools.single_flight import resolve_held_run, start_run
 from tools.untrusted import bound, quote_untrusted
-from tools.context import ProgressFn, Reporter, Workflow, reports_retries
 
 OnQuestions = Literal["stop", "skip"]
 MAX_WAIT_LIMIT_S = 6 * 3600

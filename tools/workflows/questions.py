@@ -9,10 +9,10 @@ from tools.cekura.errors import (
     CekuraOutcomeUnknown,
     CekuraServerError,
 )
+from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.results import AnswerResult
-from tools.context import Workflow, reports_retries
 
 MAX_ANSWERS = 100
 MAX_ANSWER_CHARS = 2000

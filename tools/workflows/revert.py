@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from tools.writes.hold import ApplyLease, call_owner
-from tools.writes.settle import settle_interrupted, supersede_undone
 from tools.cekura.errors import CekuraError, CekuraNotFound
+from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
 from tools.ledger.sqlite import ApplyRow
 from tools.ledger.sqlite_applies import REVERTIBLE
+from tools.progress import ProgressFn, Reporter
 from tools.proposals.mapping import patch_matches
-from tools.writes.rescore import rescore
 from tools.results import RevertResult
-from tools.context import ProgressFn, Reporter, Workflow, reports_retries
+from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.rescore import rescore
+from tools.writes.settle import settle_interrupted, supersede_undone
 
 MAX_HISTORY_ID = 2**63 - 1
 
@@ -109,7 +110,7 @@ async def _restore(
     or the `history:<id>` row of a restore asked for by history id. If the answer is lost, the
     metric is read back to know whether the restore landed."""
     metric_id = held.metric_id
-    lease.confirm()
+    await lease.confirm()
     warnings: list[str] = []
     try:
         await wf.client.restore_metric(metric_id, history_id)

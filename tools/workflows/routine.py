@@ -7,12 +7,13 @@ from collections import Counter
 
 import anyio
 
-from tools.workflows.apply import apply_if_not_regressed
-from tools.writes.settle import report_interrupted
+from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
-from tools.workflows.optimise import OnQuestions, optimise_metric
+from tools.progress import ProgressFn, Reporter
 from tools.results import BatchResult, MetricOutcome
-from tools.context import ProgressFn, Reporter, Workflow, reports_retries
+from tools.workflows.apply import apply_if_not_regressed
+from tools.workflows.optimise import OnQuestions, optimise_metric
+from tools.writes.settle import report_interrupted
 
 MAX_METRICS = 100
 APPLICABLE = ("proposed", "no_new_feedback")

@@ -8,9 +8,9 @@ import os
 import socket
 import uuid
 
+from tools.context import Workflow
 from tools.ledger.sqlite import ApplyRow
 from tools.ledger.sqlite_applies import HoldLost
-from tools.context import Workflow
 
 RENEW_EVERY_S = 30.0
 
@@ -32,7 +32,7 @@ class ApplyLease:
         self._renewed_at = row.updated_at
         self._released = False
 
-    def renew(self, *, force: bool = False) -> None:
+    async def renew(self, *, force: bool = False) -> None:
         now = self._wf.clock.now()
         if self._released or (not force and now - self._renewed_at < RENEW_EVERY_S):
             return
@@ -44,9 +44,9 @@ class ApplyLease:
             return
         self._renewed_at = now
 
-    def confirm(self) -> None:
+    async def confirm(self) -> None:
         """Renew now: called right before a write, so a hold taken over is never written under."""
-        self.renew(force=True)
+        await self.renew(force=True)
 
 
 def holder_gone(row: ApplyRow, now: float, lease_s: float) -> bool:

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric, RunReviewsProgress
+from tools.context import Workflow
 from tools.explain import explain
 from tools.polling.loop import poll_until
-from tools.context import Reporter, Workflow
+from tools.progress import Reporter
 
 
 @dataclass

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.writes.hold import ApplyLease
 from tools.cekura.errors import CekuraError
-from tools.proposals.evidence import ScorePair
+from tools.context import Workflow
 from tools.explain import explain
 from tools.ledger.sqlite import ApplyRow
 from tools.ledger.sqlite_applies import HoldLost
+from tools.progress import Reporter
+from tools.proposals.evidence import ScorePair
 from tools.proposals.mapping import patch_matches
-from tools.writes.rescore import rescore
 from tools.results import ApplyResult
-from tools.context import Reporter, Workflow
+from tools.writes.hold import ApplyLease
+from tools.writes.rescore import rescore
 
 UNKNOWN_NEXT = (
     "The next apply_if_not_regressed or revert_metric call for this metric checks what the metric "
@@ -95,7 +96,7 @@ async def restore_after_regression(
         )
     try:
         wf.ledger.update_apply(row.id, holder=row.owner, body=regressed, now=wf.clock.now())
-        lease.confirm()
+        await lease.confirm()
     except HoldLost:
         taken = wf.ledger.apply(row.id)
         notes = {**((taken.body if taken else None) or {}), **regressed}

@@ -4,16 +4,17 @@ say what that found."""
 
 from __future__ import annotations
 
-from tools.writes.hold import call_owner, holder_gone
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
+from tools.context import Workflow
 from tools.errors import WorkflowError
 from tools.explain import explain
 from tools.ledger.sqlite import ApplyRow, ProposalRow
 from tools.ledger.sqlite_applies import REVERTIBLE
+from tools.progress import Reporter
 from tools.proposals.mapping import patch_matches
 from tools.results import ApplyResult
-from tools.context import Reporter, Workflow
+from tools.writes.hold import call_owner, holder_gone
 
 
 async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:
