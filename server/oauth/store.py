@@ -129,7 +129,7 @@ class OAuthStore:
     def save_client(
         self, client_id: str, metadata: dict[str, Any], secret_enc: str | None, now: float
     ) -> None:
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO oauth_clients (client_id, metadata, secret_enc, created_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -154,7 +154,7 @@ class OAuthStore:
     def add_pending(
         self, id_hash: str, client_id: str, params: dict[str, Any], expires_at: float
     ) -> None:
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO oauth_pending (id_hash, client_id, params, expires_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -171,7 +171,7 @@ class OAuthStore:
 
     def count_attempt(self, id_hash: str) -> int:
         """One more key submitted for this consent; returns the count so far."""
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE oauth_pending SET attempts = attempts + 1 WHERE id_hash = ?", (id_hash,)
             )
@@ -182,7 +182,7 @@ class OAuthStore:
 
     def take_pending(self, id_hash: str, now: float) -> Pending | None:
         """Remove and return a pending consent: exactly one caller gets it."""
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             row = db.execute(
                 "SELECT * FROM oauth_pending WHERE id_hash = ? AND expires_at >= ?", (id_hash, now)
             ).fetchone()
@@ -193,7 +193,7 @@ class OAuthStore:
 
     def add_grant_with_code(self, grant: Grant, code_hash: str, code: Code) -> None:
         """Record a consent and the one code that can be exchanged for its first tokens."""
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO oauth_grants (id, client_id, key_enc, scopes, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -244,7 +244,7 @@ class OAuthStore:
     ) -> bool:
         """Mark an unexpired, unused code used and store its first tokens, atomically. False when
         the code was used already (or expired): nothing is issued then."""
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             row = db.execute(
                 "SELECT grant_id FROM oauth_codes WHERE code_hash = ? AND used_at IS NULL"
                 " AND expires_at >= ? AND client_id = ?",
@@ -279,7 +279,7 @@ class OAuthStore:
     ) -> bool:
         """Exchange a live refresh token: mark it rotated (kept, so a replay is recognised), drop
         the grant's access tokens and store the new pair, atomically. False if it was not live."""
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             row = db.execute(
                 "SELECT grant_id, client_id FROM oauth_tokens WHERE token_hash = ?"
                 " AND kind = 'refresh' AND rotated_at IS NULL AND expires_at >= ?",
@@ -299,7 +299,7 @@ class OAuthStore:
 
     def revoke_grant(self, grant_id: str) -> None:
         """Forget a consent: its key, codes and every token issued from it."""
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM oauth_tokens WHERE grant_id = ?", (grant_id,))
             db.execute("DELETE FROM oauth_codes WHERE grant_id = ?", (grant_id,))
             db.execute("DELETE FROM oauth_grants WHERE id = ?", (grant_id,))
@@ -309,7 +309,7 @@ class OAuthStore:
         neither a live refresh token nor an unexpired code (their keys go with them), and client
         registrations idle for `IDLE_CLIENT_S` with no grant (a client that comes back registers
         again), so registration spam cannot fill the table for good."""
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM oauth_pending WHERE expires_at < ?", (now,))
             db.execute("DELETE FROM oauth_codes WHERE expires_at < ?", (now,))
             db.execute("DELETE FROM oauth_tokens WHERE expires_at < ?", (now,))

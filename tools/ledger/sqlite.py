@@ -134,7 +134,7 @@ class Ledger(AppliesLedger):
     ) -> RunClaim:
         """Take the metric's in-flight slot with a new `starting` run, or return the holder."""
         now = time.time() if now is None else now
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             try:
                 cur = db.execute(
                     "INSERT INTO runs (metric_id, status, fingerprint, owner, test_set_ids,"
@@ -171,7 +171,7 @@ class Ledger(AppliesLedger):
         values = [_dump(v) if k == "result" else v for k, v in fields.items()]
         now = time.time() if now is None else now
         assignments = ", ".join(f"{k} = ?" for k in fields)
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             db.execute(
                 f"UPDATE runs SET {assignments}, updated_at = ? WHERE id = ?",
                 (*values, now, run_id),
@@ -193,7 +193,7 @@ class Ledger(AppliesLedger):
         if status in INFLIGHT:
             raise ValueError(f"{status!r} is not a terminal status")
         now = time.time() if now is None else now
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise LookupError(f"no run {run_id} in the ledger")

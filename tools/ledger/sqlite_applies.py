@@ -122,7 +122,7 @@ class AppliesLedger:
         """Start an apply of a proposal; or return the row in the way: a write in progress on
         the metric (any proposal, or a revert), or this proposal's live apply."""
         now = time.time() if now is None else now
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             busy = _writing(db, metric_id)
             if busy is not None:
                 return False, _row(db, busy["id"])
@@ -147,7 +147,7 @@ class AppliesLedger:
         """Hold the metric to undo a live apply: the row goes `reverting` (remembering its status
         to go back to if the restore does not happen); or return the write in the way."""
         now = time.time() if now is None else now
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             target = _row(db, apply_id)
             busy = _writing(db, target.metric_id)
             if busy is not None:
@@ -167,7 +167,7 @@ class AppliesLedger:
     ) -> tuple[bool, ApplyRow]:
         """Hold the metric to restore a named history row; or return the write in the way."""
         now = time.time() if now is None else now
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             busy = _writing(db, metric_id)
             if busy is not None:
                 return False, _row(db, busy["id"])
@@ -194,7 +194,7 @@ class AppliesLedger:
         now = time.time() if now is None else now
         assignments = ", ".join(f"{k} = ?" for k in fields)
         held = f" AND owner = ? AND status IN ({_marks(WRITING)})" if holder is not None else ""
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             cur = db.execute(
                 f"UPDATE applies SET {assignments}, updated_at = ? WHERE id = ?{held}",
                 (*values, now, apply_id, *((holder, *WRITING) if holder is not None else ())),
@@ -207,7 +207,7 @@ class AppliesLedger:
     def renew_apply(self, apply_id: int, owner: str, now: float | None = None) -> bool:
         """Heartbeat of a write in progress; False when `owner` no longer holds it."""
         now = time.time() if now is None else now
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             cur = db.execute(
                 f"UPDATE applies SET updated_at = ? WHERE id = ? AND owner = ? AND status IN"
                 f" ({_marks(WRITING)})",
@@ -221,7 +221,7 @@ class AppliesLedger:
         """Become the holder of a write whose holder stopped, if nobody renewed or took it since
         `seen_updated_at` (compare-and-swap); None when someone else got there first."""
         now = time.time() if now is None else now
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             cur = db.execute(
                 f"UPDATE applies SET owner = ?, updated_at = ? WHERE id = ? AND updated_at = ?"
                 f" AND status IN ({_marks(WRITING)})",
@@ -235,7 +235,7 @@ class AppliesLedger:
         lease expired, for the next call to settle from the live metric. A no-op once `owner`
         no longer holds the row."""
         now = time.time() if now is None else now
-        with self._db.write() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE applies SET"
                 " status = CASE WHEN status = 'applying' AND replaced IS NULL THEN 'failed'"

@@ -1,7 +1,8 @@
-"""One SQLite file shared by processes: WAL, a generous busy timeout, short transactions.
+"""One SQLite file shared by processes: WAL, a generous busy timeout, short transactions, each run
+on a worker thread so a locked database never blocks the event loop.
 
-The ledger and the OAuth store both sit on this; claims use BEGIN IMMEDIATE so that a
-check-then-insert is atomic across processes.
+The ledger and the OAuth store both sit on this; it is the one place that names `sqlite3`'s
+errors, turning them into `LedgerUnavailable`.
 """
 
 from __future__ import annotations
@@ -9,20 +10,30 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
-_BUSY_TIMEOUT_S = 30.0
+import anyio
+
+from tools.ledger import LedgerUnavailable
+
+BUSY_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 class SqliteFile:
-    """Opens a connection per operation; `write()` is one IMMEDIATE transaction."""
+    """A database file; `read(fn)` and `write(fn)` run `fn(connection)` off the event loop, the
+    latter inside one IMMEDIATE transaction (rolled back if `fn` raises)."""
 
     def __init__(self, path: Path | str, schema: str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._initialise(schema)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._initialise(schema)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerUnavailable(exc) from exc
 
     def _initialise(self, schema: str) -> None:
         """Switch to WAL and create the schema, waiting out other processes doing the same.
@@ -30,10 +41,10 @@ class SqliteFile:
         SQLite answers "database is locked" at once, without its busy handler, when two
         connections race to change the journal mode of a new file; so that step is retried.
         """
-        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
         while True:
             try:
-                with self.connect() as db:
+                with self._connect() as db:
                     db.execute("PRAGMA journal_mode=WAL")
                     db.executescript(f"BEGIN IMMEDIATE;\n{schema}\nCOMMIT;")
                 return
@@ -43,20 +54,26 @@ class SqliteFile:
                 time.sleep(random.uniform(0.005, 0.05))
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[sqlite3.Connection]:
         """A connection (autocommit, rows as sqlite3.Row), closed afterwards."""
-        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         try:
             yield db
         finally:
             db.close()
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction taken up front, rolled back on any error."""
-        with self.connect() as db:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """Transitional: a connection for code not yet moved to `read`."""
+        with self._connect() as db:
+            yield db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Transitional: an IMMEDIATE transaction for code not yet moved to `write`."""
+        with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -64,3 +81,34 @@ class SqliteFile:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def read_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn` on a fresh connection, on this thread (for start-up work outside any event loop)."""
+        try:
+            with self._connect() as db:
+                return fn(db)
+        except sqlite3.Error as exc:
+            raise LedgerUnavailable(exc) from exc
+
+    def write_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn` inside one IMMEDIATE transaction, on this thread; rolled back on any error."""
+        try:
+            with self._connect() as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(db)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                return result
+        except sqlite3.Error as exc:
+            raise LedgerUnavailable(exc) from exc
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn` on a fresh connection, on a worker thread."""
+        return await anyio.to_thread.run_sync(self.read_now, fn)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn` inside one IMMEDIATE transaction, on a worker thread."""
+        return await anyio.to_thread.run_sync(self.write_now, fn)
