@@ -27,7 +27,7 @@ from benchmarks.config import BenchConfig
 from sandbox import SandboxState, sandbox_transport
 from tools.cekura.client import CekuraClient
 from tools.context import Policy, Workflow
-from tools.ledger.sqlite import Ledger
+from tools.ledger import open_ledger
 from tools.polling.loop import poll_until
 from tools.polling.schedule import PollPolicy
 from tools.progress import Reporter
@@ -100,7 +100,7 @@ async def _measure(policy: str, durations: list[float]) -> list[tuple[int, float
             poll = PollPolicy(learn=policy != BACKOFF)
             wf = Workflow(
                 client=client,
-                ledger=Ledger(Path(tmp) / "ledger.sqlite3"),
+                ledger=open_ledger(Path(tmp) / "ledger.sqlite3"),
                 clock=clock,
                 policy=Policy(poll=poll),
                 owner="bench",

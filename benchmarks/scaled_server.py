@@ -28,7 +28,7 @@ def main() -> None:
 
     settings = Settings.from_env()
     runtime = Runtime(settings)
-    workflow = runtime.workflow()
+    workflow = await runtime.workflow()
     workflow.clock = ScaledClock(args.time_factor)
     if args.concurrency is not None:
         workflow.policy = dataclasses.replace(workflow.policy, concurrency=args.concurrency)

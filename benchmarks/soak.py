@@ -29,7 +29,7 @@ from sandbox.judge import evaluate, is_correct
 from tools.cekura.client import CekuraClient
 from tools.context import Policy, Workflow
 from tools.errors import WorkflowError
-from tools.ledger.sqlite import Ledger
+from tools.ledger import open_ledger
 from tools.polling.schedule import PollPolicy
 from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
@@ -197,7 +197,7 @@ async def worker(
             verify_timeout_s=20,
             unknown_start_window_s=UNKNOWN_START_WINDOW_S,
         )
-        wf = Workflow(client=client, ledger=Ledger(ledger_path), owner=name, policy=policy)
+        wf = Workflow(client=client, ledger=open_ledger(ledger_path), owner=name, policy=policy)
         while time.monotonic() < deadline and tally.cycles < max_cycles:
             if rng.random() < 0.3:
                 state.faults.add(random_fault(rng))
@@ -219,7 +219,7 @@ async def soak(seconds: float, workers: int, max_cycles: int, seed: int) -> Tall
     deadline = time.monotonic() + seconds
     with tempfile.TemporaryDirectory() as tmp:
         ledger_path = Path(tmp) / "ledger.sqlite3"
-        Ledger(ledger_path)
+        open_ledger(ledger_path)
         async with anyio.create_task_group() as tg:
             for i in range(workers):
                 tg.start_soon(

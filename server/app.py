@@ -106,12 +106,12 @@ def build_server(
     async def call(ctx: Context, work: Callable[[Any, Any], Awaitable[T]]) -> T:
         """Run one workflow with the caller's Workflow (the shared one, or in OAuth mode the one
         of the person the access token belongs to), forwarding progress and mapping errors."""
-        import sqlite3
 
         from mcp.server.auth.middleware.auth_context import get_access_token
 
         from tools.cekura.errors import CekuraError
         from tools.errors import WorkflowError, ledger_failure_text
+        from tools.ledger import LedgerUnavailable
 
         live: Runtime = ctx.request_context.lifespan_context
 
@@ -119,10 +119,10 @@ def build_server(
             await ctx.report_progress(value, total, message)
 
         try:
-            result = await work(live.workflow(get_access_token()), progress)
+            result = await work(await live.workflow(get_access_token()), progress)
         except (WorkflowError, CekuraError) as exc:
             raise ToolError(_error_text(exc, own_key=live.multi_tenant)) from None
-        except sqlite3.Error as exc:
+        except LedgerUnavailable as exc:
             raise ToolError(ledger_failure_text(exc)) from None
         return as_tool_result(result)  # type: ignore[return-value]
 

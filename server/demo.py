@@ -59,7 +59,7 @@ async def _demo() -> int:
     out = _Out()
     runtime = Runtime(Settings(sandbox=True))
     try:
-        wf = runtime.workflow()
+        wf = await runtime.workflow()
         metrics = await wf.client.list_metrics(project_id=1)
         ids = [m.id for m in metrics]
         out.line(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 
 import anyio
@@ -13,6 +12,7 @@ from server.report import exit_code, render_plain, render_rich
 from server.runtime import Runtime
 from server.settings import Settings
 from tools.errors import WorkflowError, ledger_failure_text
+from tools.ledger import LedgerUnavailable
 
 FAILED = 1
 USAGE_ERROR = 2
@@ -47,7 +47,7 @@ async def _run(settings: Settings, ids: list[int], args: argparse.Namespace) -> 
             status.update(message)
 
     try:
-        workflow = runtime.workflow()
+        workflow = await runtime.workflow()
         result = await optimise_metrics(
             workflow,
             ids,
@@ -59,7 +59,7 @@ async def _run(settings: Settings, ids: list[int], args: argparse.Namespace) -> 
     except WorkflowError as exc:
         print(f"cekura-optimise run: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    except sqlite3.Error as exc:
+    except LedgerUnavailable as exc:
         print(f"cekura-optimise run: {ledger_failure_text(exc)}", file=sys.stderr)
         return FAILED
     finally:

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
+
 from server.settings import Settings
 from tools.errors import WorkflowError
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from server.oauth.tenancy import Tenant, TenantKeys
     from tools.cekura.client import CekuraClient
     from tools.context import Policy, Workflow
-    from tools.ledger.sqlite import Ledger
+    from tools.ledger import Ledger
     from tools.polling.schedule import PollPolicy
 
 SANDBOX_KEY = "sandbox-key"
@@ -42,13 +44,14 @@ class Runtime:
         self._tenant_workflows: dict[str, Workflow] = {}
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.sandbox_state = None
+        self._building = anyio.Lock()
 
     @property
     def multi_tenant(self) -> bool:
         """True in OAuth mode: every call runs with its caller's own key."""
         return self.tenants is not None
 
-    def workflow(self, access_token: AccessToken | None = None) -> Workflow:
+    async def workflow(self, access_token: AccessToken | None = None) -> Workflow:
         """The Workflow for this call: the shared one, or in OAuth mode the token owner's."""
         if self.tenants is not None:
             if access_token is None:
@@ -57,29 +60,33 @@ class Runtime:
                     "carries no OAuth access token. Connect through OAuth (claude.ai connector or "
                     "`claude mcp add --transport http`) and sign in."
                 )
-            return self._tenant_workflow(self.tenants.resolve(access_token))
-        if self._workflow is None:
-            self._workflow = self._build()
+            tenant = self.tenants.resolve(access_token)
+            async with self._building:
+                return await self._tenant_workflow(tenant)
+        async with self._building:
+            if self._workflow is None:
+                self._workflow = await self._build()
         return self._workflow
 
     def tenant_ledger_path(self, tenant_id: str) -> Path:
         """Each tenant's own ledger, beside the shared database."""
         return self.settings.ledger_path().parent / "tenants" / tenant_id / "ledger.sqlite3"
 
-    def _tenant_workflow(self, tenant: Tenant) -> Workflow:
+    async def _tenant_workflow(self, tenant: Tenant) -> Workflow:
         workflow = self._tenant_workflows.get(tenant.id)
         if workflow is None:
             from tools.cekura.client import CekuraClient
             from tools.context import Workflow
-            from tools.ledger.sqlite import Ledger
+            from tools.ledger import open_ledger
 
             client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
-            ledger = Ledger(self.tenant_ledger_path(tenant.id))
-            workflow = Workflow(client=client, ledger=ledger, policy=self._policy(ledger))
+            ledger = open_ledger(self.tenant_ledger_path(tenant.id))
+            policy = await self._policy(ledger)
+            workflow = Workflow(client=client, ledger=ledger, policy=policy)
             self._tenant_workflows[tenant.id] = workflow
         return workflow
 
-    def _policy(self, ledger: Ledger, **overrides: object) -> Policy:
+    async def _policy(self, ledger: Ledger, **overrides: object) -> Policy:
         """The settings' policy; optimiser polling starts from the run times the ledger saw, so a
         new process does not poll as if it had never watched a run finish."""
         from tools.context import Policy
@@ -90,17 +97,17 @@ class Runtime:
             unknown_start_window_s=self.settings.unknown_start_window_s,
             **overrides,
         )
-        for seconds in reversed(ledger.recent_run_durations()):
+        for seconds in reversed(await ledger.recent_run_durations()):
             policy.poll.run_times.record(seconds)
         return policy
 
-    def _build(self) -> Workflow:
+    async def _build(self) -> Workflow:
         from tools.cekura.client import CekuraClient
         from tools.context import Workflow
-        from tools.ledger.sqlite import Ledger
+        from tools.ledger import open_ledger
 
         settings = self.settings
-        ledger = Ledger(self._ledger_path())
+        ledger = open_ledger(self._ledger_path())
         if settings.sandbox:
             from sandbox import SandboxState, sandbox_transport
 
@@ -108,7 +115,9 @@ class Runtime:
             client = CekuraClient(
                 SANDBOX_KEY, SANDBOX_URL, transport=sandbox_transport(self.sandbox_state)
             )
-            policy = self._policy(ledger, poll=_fast_polling(), run_reviews_poll=_fast_polling())
+            policy = await self._policy(
+                ledger, poll=_fast_polling(), run_reviews_poll=_fast_polling()
+            )
         else:
             if settings.api_key is None:
                 raise WorkflowError(
@@ -117,7 +126,7 @@ class Runtime:
                     "the built-in sandbox."
                 )
             client = CekuraClient(settings.api_key.get_secret_value(), settings.base_url)
-            policy = self._policy(ledger)
+            policy = await self._policy(ledger)
         self._client = client
         return Workflow(client=client, ledger=ledger, policy=policy)
 

@@ -11,7 +11,7 @@ import anyio
 from sandbox import SandboxState, sandbox_transport
 from tools.cekura.client import CekuraClient
 from tools.context import Policy, Workflow
-from tools.ledger.sqlite import Ledger
+from tools.ledger import open_ledger
 from tools.polling.schedule import PollPolicy
 
 
@@ -44,7 +44,7 @@ class World:
         """Another Workflow (as another process would have) on the same sandbox and ledger."""
         return Workflow(
             client=self.wf.client,
-            ledger=Ledger(self.ledger_path),
+            ledger=open_ledger(self.ledger_path),
             clock=self.clock,
             policy=Policy(**{**self.wf.policy.__dict__, **policy}),
             owner="other-process",
@@ -62,7 +62,7 @@ async def sandbox_world(tmp_path: Path, state: SandboxState | None = None, **pol
     ) as client:
         wf = Workflow(
             client=client,
-            ledger=Ledger(ledger_path),
+            ledger=open_ledger(ledger_path),
             clock=clock,
             policy=Policy(poll=PollPolicy(), **policy),
             owner="test",

@@ -347,18 +347,18 @@ async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
                 Code(grant_id, "c", "http://127.0.0.1/cb", "c" * 43, ["optimise"], 9e9, None),
             )
         runtime = Runtime(settings, tenants=oauth.tenants)
-        one = runtime.workflow(_token("g-one"))
-        two = runtime.workflow(_token("g-two"))
-        assert one is not two and runtime.workflow(_token("g-one-again")) is one
+        one = await runtime.workflow(_token("g-one"))
+        two = await runtime.workflow(_token("g-two"))
+        assert one is not two and await runtime.workflow(_token("g-one-again")) is one
         assert one.ledger.path != two.ledger.path
         assert one.ledger.path.parent.parent == tmp_path / "tenants"
         assert one.ledger.path.parent.name == ring.tenant_id("ck_one")
         assert (await one.client.list_metrics()) and (await two.client.list_metrics())
         with pytest.raises(WorkflowError, match="no OAuth access token"):
-            runtime.workflow(None)  # never falls back to the server's own key
+            await runtime.workflow(None)  # never falls back to the server's own key
         with pytest.raises(TenantKeyError, match="revoked"):
-            runtime.workflow(_token("g-gone"))
+            await runtime.workflow(_token("g-gone"))
         with pytest.raises(TenantKeyError, match="revoked"):
-            runtime.workflow(_token(None))
+            await runtime.workflow(_token(None))
         await runtime.aclose()
     assert runtime.multi_tenant and not Runtime(settings).multi_tenant

@@ -86,7 +86,7 @@ async def test_read_only_mode_refuses_every_destructive_tool_before_any_request(
     from server.settings import Settings
 
     runtime = Runtime(Settings(sandbox=True, read_only=True, state_dir=tmp_path))
-    runtime.workflow()
+    await runtime.workflow()
     state = runtime.sandbox_state
     calls = [
         ("apply_if_not_regressed", {"metric_id": 101}),

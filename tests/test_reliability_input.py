@@ -44,7 +44,7 @@ BAD_CALLS = [
 @pytest.fixture
 async def runtime(tmp_path):
     live = Runtime(Settings(sandbox=True, state_dir=tmp_path))
-    live.workflow()
+    await live.workflow()
     yield live
     await live.aclose()
 

@@ -10,14 +10,13 @@ import pytest
 from sandbox import Fault
 from support import sandbox_world
 from tools.errors import WorkflowError
-from tools.ledger.sqlite import Ledger
-from tools.ledger.sqlite_applies import HoldLost
+from tools.ledger.models import WRITING, HoldLost, new_proposal
 from tools.proposals.fingerprint import metric_fingerprint
 from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
 from tools.workflows.revert import revert_metric
 from tools.workflows.routine import optimise_metrics
-from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.hold import WriteHold, call_owner
 from tools.writes.settle import settle_interrupted
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +43,7 @@ def _cancelled_at(client, method: str):
 
 async def _when_held(w) -> None:
     """Wait until some call holds metric 101 for a write."""
-    while not w.wf.ledger.applies_in_progress(101):
+    while not await w.wf.ledger.applies_with_status(101, WRITING):
         await anyio.sleep(0.01)
 
 
@@ -79,18 +78,22 @@ async def test_a_call_cancelled_after_its_write_is_settled_by_the_next(tmp_path)
 
 async def _write_and_vanish(w, owner: str, *, send_patch: bool) -> None:
     """What a process killed right after its PATCH leaves behind: an `applying` row it holds."""
-    proposal = w.wf.ledger.latest_proposal(101)
-    _, row = w.wf.ledger.claim_apply(proposal.id, 101, owner, now=w.clock.now())
+    proposal = await w.wf.ledger.latest_proposal(101)
+    row = (await w.wf.ledger.claim_apply(proposal.id, 101, owner, now=w.clock.now())).row
     history = await w.wf.client.latest_history_id(101)
-    w.wf.ledger.update_apply(
-        row.id, history_id_before=history, replaced={"description": "x"}, now=w.clock.now()
+    await w.wf.ledger.update_apply(
+        row.id,
+        holder=owner,
+        history_id_before=history,
+        replaced={"description": "x"},
+        now=w.clock.now(),
     )
     if send_patch:
         await w.wf.client.patch_metric(101, proposal.body["patch"])
 
 
 async def test_a_killed_holder_is_waited_for_until_its_lease_runs_out(tmp_path):
-    async with sandbox_world(tmp_path, apply_lease_s=60) as w:
+    async with sandbox_world(tmp_path, write_lease_s=60) as w:
         await optimise_metric(w.wf, 101)
         await _write_and_vanish(w, "another-host:4242", send_patch=True)
         with pytest.raises(WorkflowError, match="Another call is writing metric 101"):
@@ -105,7 +108,7 @@ async def test_a_killed_holder_is_waited_for_until_its_lease_runs_out(tmp_path):
 
 
 async def test_a_killed_holder_whose_write_never_landed_is_written_once_now(tmp_path):
-    async with sandbox_world(tmp_path, apply_lease_s=60) as w:
+    async with sandbox_world(tmp_path, write_lease_s=60) as w:
         await optimise_metric(w.wf, 101)
         await _write_and_vanish(w, "another-host:4242", send_patch=False)
         result = await apply_if_not_regressed(w.wf, 101)
@@ -115,8 +118,12 @@ async def test_a_killed_holder_whose_write_never_landed_is_written_once_now(tmp_
 
 async def test_reverting_twice_undoes_only_our_last_apply(tmp_path):
     async with sandbox_world(tmp_path) as w:
-        _, older = w.wf.ledger.claim_apply("prop_earlier", 101, "earlier", now=w.clock.now() - 60)
-        w.wf.ledger.update_apply(older.id, status="applied", history_id_before=123)
+        claim = await w.wf.ledger.claim_apply(
+            "prop_earlier", 101, "earlier", now=w.clock.now() - 60
+        )
+        await w.wf.ledger.update_apply(
+            claim.row.id, holder="earlier", status="applied", history_id_before=123, now=0
+        )
         await optimise_metric(w.wf, 101)
         await apply_if_not_regressed(w.wf, 101)
         assert (await revert_metric(w.wf, 101)).status == "reverted"
@@ -128,19 +135,19 @@ async def test_reverting_twice_undoes_only_our_last_apply(tmp_path):
         assert w.state.count("metric_restore") == 1
 
 
-def _second_proposal(w, live, description: str):
+async def _second_proposal(w, live, description: str):
     """A proposal for 101 made against the metric as it is now (as a later run would make)."""
-    first = w.wf.ledger.latest_proposal(101)
+    first = await w.wf.ledger.latest_proposal(101)
     body = {**copy.deepcopy(first.body), "patch": {"description": description}}
-    claim = w.wf.ledger.claim_run(101, "labels-2", "test", now=w.clock.now())
-    proposal = Ledger.new_proposal(
+    claim = await w.wf.ledger.claim_run(101, "labels-2", "test", None, None, now=w.clock.now())
+    proposal = new_proposal(
         101,
         progress_id=None,
         metric_fingerprint=metric_fingerprint(live),
         body=body,
         now=w.clock.now() + 1,
     )
-    w.wf.ledger.settle_run(claim.run.id, "proposed", proposal=proposal, now=w.clock.now())
+    await w.wf.ledger.close_run(claim.run.id, "proposed", proposal=proposal, now=w.clock.now())
     return proposal
 
 
@@ -148,13 +155,13 @@ async def test_a_later_apply_settles_an_earlier_interrupted_one_first(tmp_path):
     async with sandbox_world(tmp_path) as w:
         w.state.faults.stuck_run(101, job="run_reviews")
         await optimise_metric(w.wf, 101)
-        first = w.wf.ledger.latest_proposal(101)
+        first = await w.wf.ledger.latest_proposal(101)
         await _apply_cancelled_during_rescore(w)
-        second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
+        second = await _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
 
         applied = await apply_if_not_regressed(w.wf, 101, proposal_id=second.id, verify=False)
         assert applied.status == "applied_unverified"
-        assert w.wf.ledger.last_apply(101, ("applied_unverified",)).proposal_id == second.id
+        assert (await w.wf.ledger.last_apply(101, ("applied_unverified",))).proposal_id == second.id
         assert (await revert_metric(w.wf, 101)).status == "reverted"
 
         again = await revert_metric(w.wf, 101)
@@ -202,7 +209,7 @@ async def test_an_apply_waits_for_a_revert_in_progress_and_then_sees_the_change(
         original = w.state.metric(101)["description"]
         await optimise_metric(w.wf, 101)
         assert (await apply_if_not_regressed(w.wf, 101, verify=False)).status.startswith("applied")
-        second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
+        second = await _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
         w.state.faults.add(Fault(route="metric_get", kind="latency", delay_s=0.05, times=1))
         out = {}
 
@@ -228,7 +235,7 @@ async def test_a_restore_by_history_id_holds_the_metric_and_updates_the_ledger(t
         original = w.state.metric(101)["description"]
         await optimise_metric(w.wf, 101)
         first = await apply_if_not_regressed(w.wf, 101, verify=False)
-        second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
+        second = await _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
         w.state.faults.add(Fault(route="metric_restore", kind="latency", delay_s=0.05, times=1))
         out = {}
 
@@ -282,32 +289,34 @@ async def test_a_call_stopped_during_its_automatic_restore_is_settled_as_regress
 async def test_a_holder_whose_write_was_taken_over_stops_before_writing(tmp_path):
     async with sandbox_world(tmp_path) as w:
         await optimise_metric(w.wf, 101)
-        proposal = w.wf.ledger.latest_proposal(101)
-        _, mine = w.wf.ledger.claim_apply(proposal.id, 101, call_owner(w.wf), now=w.clock.now())
-        lease = ApplyLease(w.wf, mine)
+        proposal = await w.wf.ledger.latest_proposal(101)
+        claim = await w.wf.ledger.claim_apply(proposal.id, 101, call_owner(w.wf), now=w.clock.now())
+        mine = claim.row
+        hold = WriteHold(w.wf, mine)
         other = call_owner(w.wf)
         assert other != mine.owner
-        assert w.wf.ledger.take_over_apply(mine.id, mine.updated_at, other, now=w.clock.now() + 1)
+        assert await w.wf.ledger.take_over_apply(mine.id, mine.lease, other, now=w.clock.now() + 1)
         with pytest.raises(HoldLost):
-            await lease.confirm()
+            await hold.confirm()
         with pytest.raises(HoldLost):
-            w.wf.ledger.update_apply(mine.id, holder=mine.owner, status="applied")
-        assert w.wf.ledger.apply(mine.id).status == "applying"
+            await w.wf.ledger.update_apply(mine.id, holder=mine.owner, status="applied", now=0)
+        assert (await w.wf.ledger.apply(mine.id)).status == "applying"
 
 
 async def test_a_revert_that_lost_its_hold_does_not_restore(tmp_path):
-    async with sandbox_world(tmp_path, apply_lease_s=60) as w:
+    async with sandbox_world(tmp_path, write_lease_s=60) as w:
         original = w.state.metric(101)["description"]
         await optimise_metric(w.wf, 101)
         await apply_if_not_regressed(w.wf, 101, verify=False)
-        row = w.wf.ledger.last_apply(101, ("applied_unverified",))
-        won, stale = w.wf.ledger.claim_revert(row.id, call_owner(w.wf), now=w.clock.now())
-        assert won
+        row = await w.wf.ledger.last_apply(101, ("applied_unverified",))
+        claim = await w.wf.ledger.claim_revert(row.id, call_owner(w.wf), now=w.clock.now())
+        stale = claim.row
+        assert claim.won
         w.clock.t += 61  # the first revert stops renewing its hold, as a suspended process would
 
         assert (await revert_metric(w.workflow(), 101)).status == "reverted"
         with pytest.raises(HoldLost):
-            await ApplyLease(w.wf, stale).confirm()
+            await WriteHold(w.wf, stale).confirm()
         assert w.state.count("metric_restore") == 1
         assert w.state.metric(101)["description"] == original
 
@@ -343,14 +352,14 @@ async def test_revert_undoes_the_newest_apply_even_when_clocks_disagree(tmp_path
     async with sandbox_world(tmp_path) as w:
         await optimise_metric(w.wf, 101)
         await apply_if_not_regressed(w.wf, 101, verify=False)
-        second = _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
+        second = await _second_proposal(w, await w.wf.client.get_metric(101), "P2 text")
         w.clock.t -= 120
         await apply_if_not_regressed(w.wf, 101, proposal_id=second.id, verify=False)
         w.clock.t += 120
         result = await revert_metric(w.wf, 101)
         assert result.status == "reverted"
         assert w.state.metric(101)["description"] != "P2 text"
-        assert w.wf.ledger.last_apply(101, ("applied_unverified",)) is not None
+        assert await w.wf.ledger.last_apply(101, ("applied_unverified",)) is not None
 
 
 @pytest.mark.parametrize(
@@ -379,7 +388,7 @@ async def test_after_a_restore_by_history_id_nothing_claims_the_undone_apply_is_
 
 
 async def test_a_regression_found_after_the_hold_was_lost_is_still_reported(tmp_path):
-    async with sandbox_world(tmp_path, apply_lease_s=60) as w:
+    async with sandbox_world(tmp_path, write_lease_s=60) as w:
         await optimise_metric(w.wf, 106)
         other = w.workflow()
 

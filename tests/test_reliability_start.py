@@ -56,7 +56,7 @@ async def test_the_window_is_a_setting(monkeypatch, tmp_path):
     monkeypatch.setenv("CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S", "90")
     settings = Settings.from_env(sandbox=True, state_dir=tmp_path)
     runtime = Runtime(settings)
-    assert runtime.workflow().policy.unknown_start_window_s == 90
+    assert (await runtime.workflow()).policy.unknown_start_window_s == 90
     await runtime.aclose()
     monkeypatch.setenv("CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S", "soon")
     with pytest.raises(SettingsError, match="CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S"):

@@ -8,7 +8,7 @@ from support import FakeClock
 from tools.cekura.client import CekuraClient
 from tools.context import Policy, Workflow
 from tools.errors import WorkflowError
-from tools.ledger.sqlite import Ledger
+from tools.ledger import open_ledger
 from tools.workflows.optimise import optimise_metric
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +30,7 @@ async def wf(tmp_path):
     async with CekuraClient("k-unit", BASE, sleep=clock.sleep, clock=clock.now) as client:
         yield Workflow(
             client=client,
-            ledger=Ledger(tmp_path / "l.db"),
+            ledger=open_ledger(tmp_path / "l.db"),
             clock=clock,
             policy=Policy(),
             owner="unit",

@@ -40,7 +40,7 @@ async def test_a_progress_id_cekura_forgot_ends_failed_and_frees_the_slot(tmp_pa
         result = await optimise_metric(w.wf, 101)
         assert result.status == "failed"
         assert "no longer knows" in result.summary
-        assert w.wf.ledger.inflight_run(101) is None
+        assert await w.wf.ledger.inflight_run(101) is None
         assert result.progress_id == first.progress_id
 
 

@@ -109,7 +109,7 @@ async def test_optimiser_error_is_failed_with_its_words_marked_as_data(tmp_path)
         result = await optimise_metric(w.wf, 101)
         assert result.status == "failed"
         assert any("Lab evaluation crashed" in x and "untrusted" in x for x in result.warnings)
-        assert w.wf.ledger.inflight_run(101) is None
+        assert await w.wf.ledger.inflight_run(101) is None
 
 
 async def test_run_cancelled_elsewhere_is_reported_cancelled(tmp_path):

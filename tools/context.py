@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from tools.cekura.client import CekuraClient
 from tools.cekura.tally import tally_retries
 from tools.clock import Clock, SystemClock
-from tools.ledger.sqlite import Ledger
+from tools.ledger.interface import Ledger
 from tools.polling.schedule import PollPolicy
 
 
@@ -24,7 +24,7 @@ class Policy:
 
     `concurrency` bounds the metrics a batch follows at once; most of a metric's time is waiting
     on Cekura, so the bound that matters is the client's requests in flight. An apply whose
-    holder has not renewed it for `apply_lease_s` (or whose process is gone) may be taken over."""
+    holder has not renewed it for `write_lease_s` (or whose process is gone) may be taken over."""
 
     read_only: bool = False
     eval_budget: int = 100
@@ -36,7 +36,7 @@ class Policy:
     concurrency: int = 100
     unknown_start_window_s: float = 1800.0
     starting_grace_s: float = 120.0
-    apply_lease_s: float = 600.0
+    write_lease_s: float = 600.0
 
 
 def default_owner() -> str:

@@ -1,48 +1,36 @@
-"""The local ledger: runs, proposals and applies in SQLite, shared safely by every process of a user
-(the applies table is in `tools/ledger_applies.py`).
+"""The embedded ledger: runs, proposals and writes in one SQLite file (WAL), shared safely by every
+process of a user. The writes half is in `sqlite_writes.py`.
 
-Single flight is enforced by the database itself: a partial unique index allows at most one
-in-flight run per metric and one live apply per proposal, so a claim is one INSERT that either
-wins or tells who holds the slot, across processes and restarts.
-"""
+Single flight and one writer per metric are enforced by the database: partial unique indexes allow
+at most one in-flight run and one write in progress per metric, and one live apply per proposal,
+so a claim is one INSERT that either wins or names the holder, across processes and restarts."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import time
-import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel
-
-from tools.ledger.sqlite_applies import (
-    APPLIES_SCHEMA,
+from tools.ledger.models import (
+    FINISHED_WITH_RESULT,
+    INFLIGHT,
     LIVE_APPLY,
-    AppliesLedger,
-    ApplyRow,
-    ApplyStatus,
+    WRITING,
+    ProposalRow,
+    RunChange,
+    RunRow,
+    RunStatus,
 )
 from tools.ledger.sqlite_file import SqliteFile
+from tools.ledger.sqlite_rows import dump, marks, proposal_row, run_row
+from tools.ledger.sqlite_writes import SqliteWrites
 
-__all__ = ["LIVE_APPLY", "ApplyRow", "ApplyStatus", "Ledger", "ProposalRow", "RunClaim", "RunRow"]
 
-RunStatus = Literal[
-    "starting",
-    "running",
-    "paused",
-    "unknown",
-    "proposed",
-    "unchanged",
-    "failed",
-    "cancelled",
-    "abandoned",
-]
-INFLIGHT: tuple[str, ...] = ("starting", "running", "paused", "unknown")
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(repr(v) for v in values)
 
-_SCHEMA = (
-    f"""
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     metric_id INTEGER NOT NULL,
@@ -60,7 +48,7 @@ CREATE TABLE IF NOT EXISTS runs (
     note TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_inflight_run ON runs(metric_id)
-    WHERE status IN ({", ".join(repr(s) for s in INFLIGHT)});
+    WHERE status IN ({_quoted(INFLIGHT)});
 CREATE TABLE IF NOT EXISTS proposals (
     id TEXT PRIMARY KEY,
     metric_id INTEGER NOT NULL,
@@ -70,136 +58,126 @@ CREATE TABLE IF NOT EXISTS proposals (
     metric_fingerprint TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS applies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    proposal_id TEXT NOT NULL,
+    metric_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    lease INTEGER NOT NULL DEFAULT 0,
+    history_id_before INTEGER,
+    replaced TEXT,
+    started_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    body TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_live_apply ON applies(proposal_id)
+    WHERE status IN ({_quoted(LIVE_APPLY)});
 """
-    + APPLIES_SCHEMA
-)
 
 
-class RunRow(BaseModel):
-    """One optimisation run as the ledger knows it."""
-
-    id: int
-    metric_id: int
-    status: str
-    progress_id: str | None
-    fingerprint: str
-    owner: str
-    test_set_ids: list[int] | None
-    started_at: float
-    updated_at: float
-    finished_at: float | None
-    proposal_id: str | None
-    metric_fingerprint: str | None
-    result: dict[str, Any] | None
-    note: str | None
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a ledger made by an earlier version up to date (it lacked the lease counter and the
+    one-writer-per-metric index)."""
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(applies)")}
+    if "lease" not in columns:
+        db.execute("ALTER TABLE applies ADD COLUMN lease INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS one_write_per_metric ON applies(metric_id)"
+        f" WHERE status IN ({_quoted(WRITING)})"
+    )
 
 
-class ProposalRow(BaseModel):
-    """A stored proposal: the PATCH it implies, the metric fingerprint it was made against, the
-    evidence shown to the user (`body`, a JSON object)."""
-
-    id: str
-    metric_id: int
-    run_id: int | None
-    progress_id: str | None
-    created_at: float
-    metric_fingerprint: str
-    body: dict[str, Any]
-
-
-class RunClaim(BaseModel):
-    """The answer to "may I start a run for this metric?": `won`, or the run that holds the slot."""
-
-    won: bool
-    run: RunRow
-
-
-class Ledger(AppliesLedger):
-    """SQLite ledger (WAL). Each call opens a short transaction; claims use BEGIN IMMEDIATE."""
+class SqliteLedger(SqliteWrites):
+    """The Ledger on one SQLite file; every operation is one short transaction off the event loop."""
 
     def __init__(self, path: Path | str) -> None:
-        self._db = SqliteFile(path, _SCHEMA)
+        self._db = SqliteFile(path, SCHEMA)
+        self._db.write_now(_upgrade)
         self.path = self._db.path
 
     # runs -----------------------------------------------------------------------------------
 
-    def claim_run(
+    async def claim_run(
         self,
         metric_id: int,
         fingerprint: str,
         owner: str,
-        test_set_ids: list[int] | None = None,
-        metric_fingerprint: str | None = None,
-        now: float | None = None,
-    ) -> RunClaim:
-        """Take the metric's in-flight slot with a new `starting` run, or return the holder."""
-        now = time.time() if now is None else now
-        with self._db.transaction() as db:
-            try:
-                cur = db.execute(
-                    "INSERT INTO runs (metric_id, status, fingerprint, owner, test_set_ids,"
-                    " metric_fingerprint, started_at, updated_at)"
-                    " VALUES (?, 'starting', ?, ?, ?, ?, ?, ?)",
-                    (
-                        metric_id,
-                        fingerprint,
-                        owner,
-                        _dump(test_set_ids),
-                        metric_fingerprint,
-                        now,
-                        now,
-                    ),
-                )
-                run_id = cur.lastrowid
-                won = True
-            except sqlite3.IntegrityError:
-                row = db.execute(
-                    f"SELECT id FROM runs WHERE metric_id = ? AND status IN ({_marks(INFLIGHT)})",
-                    (metric_id, *INFLIGHT),
-                ).fetchone()
-                run_id = row["id"]
-                won = False
-            run = _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
-        return RunClaim(won=won, run=run)
+        test_set_ids: list[int] | None,
+        metric_fingerprint: str | None,
+        *,
+        now: float,
+    ) -> RunChange:
+        def claim(db: sqlite3.Connection) -> RunChange:
+            inserted = db.execute(
+                "INSERT INTO runs (metric_id, status, fingerprint, owner, test_set_ids,"
+                " metric_fingerprint, started_at, updated_at)"
+                " VALUES (?, 'starting', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                (metric_id, fingerprint, owner, dump(test_set_ids), metric_fingerprint, now, now),
+            ).fetchone()
+            if inserted is not None:
+                return RunChange(won=True, run=_run(db, inserted["id"]))
+            holder = db.execute(
+                f"SELECT id FROM runs WHERE metric_id = ? AND status IN ({marks(INFLIGHT)})",
+                (metric_id, *INFLIGHT),
+            ).fetchone()
+            return RunChange(won=False, run=_run(db, holder["id"]))
 
-    def update_run(self, run_id: int, *, now: float | None = None, **fields: Any) -> RunRow:
-        """Set fields of a run (status, progress_id, proposal_id, result, note, finished_at)."""
-        allowed = {"status", "progress_id", "proposal_id", "result", "note", "finished_at"}
-        unknown = set(fields) - allowed
-        if unknown:
-            raise ValueError(f"cannot update run fields {sorted(unknown)}")
-        values = [_dump(v) if k == "result" else v for k, v in fields.items()]
-        now = time.time() if now is None else now
-        assignments = ", ".join(f"{k} = ?" for k in fields)
-        with self._db.transaction() as db:
-            db.execute(
-                f"UPDATE runs SET {assignments}, updated_at = ? WHERE id = ?",
-                (*values, now, run_id),
-            )
-            return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
+        return await self._db.write(claim)
 
-    def settle_run(
+    async def move_run(
+        self,
+        run_id: int,
+        *,
+        expect: tuple[RunStatus, ...],
+        status: RunStatus,
+        now: float,
+        progress_id: str | None = None,
+        note: str | None = None,
+    ) -> RunChange:
+        if status not in INFLIGHT or any(s not in INFLIGHT for s in expect):
+            raise ValueError("move_run changes an in-flight run to another in-flight status")
+
+        def move(db: sqlite3.Connection) -> RunChange:
+            changed = db.execute(
+                "UPDATE runs SET status = ?, progress_id = COALESCE(?, progress_id),"
+                " note = COALESCE(?, note), updated_at = ?"
+                f" WHERE id = ? AND status IN ({marks(expect)})",
+                (status, progress_id, note, now, run_id, *expect),
+            ).rowcount
+            return RunChange(won=changed == 1, run=_run(db, run_id))
+
+        return await self._db.write(move)
+
+    async def close_run(
         self,
         run_id: int,
         status: RunStatus,
         *,
+        now: float,
         result: dict[str, Any] | None = None,
         proposal: ProposalRow | None = None,
         note: str | None = None,
-        now: float | None = None,
-    ) -> tuple[bool, RunRow]:
-        """Close an in-flight run exactly once, freeing the metric's slot. The first caller stores
-        its result (and proposal) and gets True; a later caller gets False and the stored run."""
+    ) -> RunChange:
         if status in INFLIGHT:
-            raise ValueError(f"{status!r} is not a terminal status")
-        now = time.time() if now is None else now
-        with self._db.transaction() as db:
-            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if row is None:
-                raise LookupError(f"no run {run_id} in the ledger")
-            if row["status"] not in INFLIGHT:
-                return False, _run(row)
-            if proposal is not None:
+            raise ValueError(f"{status!r} is not a final status")
+
+        def close(db: sqlite3.Connection) -> RunChange:
+            changed = db.execute(
+                "UPDATE runs SET status = ?, proposal_id = ?, result = ?, note = ?,"
+                f" finished_at = ?, updated_at = ? WHERE id = ? AND status IN ({marks(INFLIGHT)})",
+                (
+                    status,
+                    proposal.id if proposal else None,
+                    dump(result),
+                    note,
+                    now,
+                    now,
+                    run_id,
+                    *INFLIGHT,
+                ),
+            ).rowcount
+            if changed == 1 and proposal is not None:
                 db.execute(
                     "INSERT INTO proposals (id, metric_id, run_id, progress_id, created_at,"
                     " metric_fingerprint, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -210,120 +188,72 @@ class Ledger(AppliesLedger):
                         proposal.progress_id,
                         now,
                         proposal.metric_fingerprint,
-                        _dump(proposal.body),
+                        dump(proposal.body),
                     ),
                 )
-            db.execute(
-                "UPDATE runs SET status = ?, proposal_id = ?, result = ?, note = ?,"
-                " finished_at = ?, updated_at = ? WHERE id = ?",
-                (status, proposal.id if proposal else None, _dump(result), note, now, now, run_id),
-            )
-            return True, _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
+            return RunChange(won=changed == 1, run=_run(db, run_id))
 
-    def finish_run(
-        self, run_id: int, status: RunStatus, *, note: str | None = None, now: float | None = None
-    ) -> RunRow:
-        """Close a run with no result to keep (failed, cancelled, abandoned)."""
-        return self.settle_run(run_id, status, note=note, now=now)[1]
+        return await self._db.write(close)
 
-    def run(self, run_id: int) -> RunRow | None:
-        with self._db.connect() as db:
-            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _run(row) if row else None
+    async def run(self, run_id: int) -> RunRow | None:
+        return await self._one_run("SELECT * FROM runs WHERE id = ?", (run_id,))
 
-    def inflight_run(self, metric_id: int) -> RunRow | None:
-        """The run holding the metric's slot, if any."""
-        with self._db.connect() as db:
-            row = db.execute(
-                f"SELECT * FROM runs WHERE metric_id = ? AND status IN ({_marks(INFLIGHT)})",
-                (metric_id, *INFLIGHT),
-            ).fetchone()
-        return _run(row) if row else None
+    async def inflight_run(self, metric_id: int) -> RunRow | None:
+        return await self._one_run(
+            f"SELECT * FROM runs WHERE metric_id = ? AND status IN ({marks(INFLIGHT)})",
+            (metric_id, *INFLIGHT),
+        )
 
-    def last_finished_run(self, metric_id: int) -> RunRow | None:
-        """The newest run that ended with a result (`proposed` or `unchanged`)."""
-        with self._db.connect() as db:
-            row = db.execute(
-                "SELECT * FROM runs WHERE metric_id = ? AND status IN ('proposed', 'unchanged')"
-                " ORDER BY finished_at DESC, id DESC LIMIT 1",
-                (metric_id,),
-            ).fetchone()
-        return _run(row) if row else None
+    async def last_finished_run(self, metric_id: int) -> RunRow | None:
+        return await self._one_run(
+            f"SELECT * FROM runs WHERE metric_id = ? AND status IN ({marks(FINISHED_WITH_RESULT)})"
+            " ORDER BY finished_at DESC, id DESC LIMIT 1",
+            (metric_id, *FINISHED_WITH_RESULT),
+        )
 
-    def recent_run_durations(self, limit: int = 50) -> list[float]:
-        """How long the newest finished runs took (seconds), newest first, to seed polling."""
-        with self._db.connect() as db:
+    async def run_by_progress_id(self, progress_id: str) -> RunRow | None:
+        return await self._one_run(
+            "SELECT * FROM runs WHERE progress_id = ? ORDER BY id DESC LIMIT 1", (progress_id,)
+        )
+
+    async def recent_run_durations(self, limit: int = 50) -> list[float]:
+        def durations(db: sqlite3.Connection) -> list[float]:
             rows = db.execute(
-                "SELECT finished_at - started_at FROM runs WHERE status IN ('proposed',"
-                " 'unchanged') AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
-                (limit,),
+                "SELECT finished_at - started_at FROM runs WHERE status IN"
+                f" ({marks(FINISHED_WITH_RESULT)}) AND finished_at IS NOT NULL"
+                " ORDER BY finished_at DESC LIMIT ?",
+                (*FINISHED_WITH_RESULT, limit),
             ).fetchall()
-        return [row[0] for row in rows if row[0] and row[0] > 0]
+            return [row[0] for row in rows if row[0] and row[0] > 0]
 
-    def run_by_progress_id(self, progress_id: str) -> RunRow | None:
-        with self._db.connect() as db:
-            row = db.execute(
-                "SELECT * FROM runs WHERE progress_id = ? ORDER BY id DESC LIMIT 1", (progress_id,)
-            ).fetchone()
-        return _run(row) if row else None
+        return await self._db.read(durations)
+
+    async def _one_run(self, sql: str, params: tuple[Any, ...]) -> RunRow | None:
+        def one(db: sqlite3.Connection) -> RunRow | None:
+            row = db.execute(sql, params).fetchone()
+            return run_row(row) if row else None
+
+        return await self._db.read(one)
 
     # proposals ------------------------------------------------------------------------------
 
-    @staticmethod
-    def new_proposal(
-        metric_id: int,
-        *,
-        progress_id: str | None,
-        metric_fingerprint: str,
-        body: dict[str, Any],
-        now: float | None = None,
-    ) -> ProposalRow:
-        """A proposal under a fresh id (`prop_<hex>`), stored when its run is settled."""
-        return ProposalRow(
-            id=f"prop_{uuid.uuid4().hex[:12]}",
-            metric_id=metric_id,
-            run_id=None,
-            progress_id=progress_id,
-            created_at=time.time() if now is None else now,
-            metric_fingerprint=metric_fingerprint,
-            body=body,
+    async def proposal(self, proposal_id: str) -> ProposalRow | None:
+        return await self._one_proposal("SELECT * FROM proposals WHERE id = ?", (proposal_id,))
+
+    async def latest_proposal(self, metric_id: int) -> ProposalRow | None:
+        return await self._one_proposal(
+            "SELECT * FROM proposals WHERE metric_id = ? ORDER BY created_at DESC, rowid DESC"
+            " LIMIT 1",
+            (metric_id,),
         )
 
-    def proposal(self, proposal_id: str) -> ProposalRow | None:
-        with self._db.connect() as db:
-            row = db.execute("SELECT * FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
-        return _proposal(row) if row else None
+    async def _one_proposal(self, sql: str, params: tuple[Any, ...]) -> ProposalRow | None:
+        def one(db: sqlite3.Connection) -> ProposalRow | None:
+            row = db.execute(sql, params).fetchone()
+            return proposal_row(row) if row else None
 
-    def latest_proposal(self, metric_id: int) -> ProposalRow | None:
-        with self._db.connect() as db:
-            row = db.execute(
-                "SELECT * FROM proposals WHERE metric_id = ? ORDER BY created_at DESC, rowid DESC"
-                " LIMIT 1",
-                (metric_id,),
-            ).fetchone()
-        return _proposal(row) if row else None
+        return await self._db.read(one)
 
 
-def _marks(values: tuple[str, ...]) -> str:
-    return ", ".join("?" for _ in values)
-
-
-def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True)
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _run(row: sqlite3.Row) -> RunRow:
-    data = dict(row)
-    data["test_set_ids"] = _load(data["test_set_ids"])
-    data["result"] = _load(data["result"])
-    return RunRow(**data)
-
-
-def _proposal(row: sqlite3.Row) -> ProposalRow:
-    data = dict(row)
-    data["body"] = _load(data["body"])
-    return ProposalRow(**data)
+def _run(db: sqlite3.Connection, run_id: int) -> RunRow:
+    return run_row(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())

@@ -5,32 +5,36 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
-from tools.ledger.sqlite import ApplyRow, ProposalRow
+from tools.ledger.models import ApplyRow, ProposalRow
 from tools.live_metric import read_metric
 from tools.progress import ProgressFn, Reporter
 from tools.proposals.evidence import Evidence, lab_score
 from tools.proposals.fingerprint import metric_fingerprint
-from tools.proposals.mapping import code_problems, patch_matches
+from tools.proposals.mapping import patch_matches
 from tools.results import ApplyResult
-from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.guard import guard_reasons
+from tools.writes.hold import WriteHold, call_owner
+from tools.writes.readback import patch_failed
 from tools.writes.rescore import RescoreOutcome, rescore
-from tools.writes.restore import patch_failed, restore_after_regression
+from tools.writes.restore import restore_after_regression
 from tools.writes.settle import await_other_apply, regressed_live_result, report_interrupted
 
 MAX_BROKEN_LIMIT = 10_000
 
 
-def find_proposal(wf: Workflow, metric_id: int, proposal_id: str | None) -> ProposalRow:
+async def find_proposal(wf: Workflow, metric_id: int, proposal_id: str | None) -> ProposalRow:
     """The named proposal, or the metric's newest; a clear error when there is none."""
     if proposal_id is not None:
         if not isinstance(proposal_id, str) or len(proposal_id) > 64:
             raise WorkflowError("proposal_id must be an id such as 'prop_1a2b3c4d5e6f'.")
-        proposal = wf.ledger.proposal(proposal_id)
+        proposal = await wf.ledger.proposal(proposal_id)
         if proposal is None:
             raise WorkflowError(
                 f"No proposal {proposal_id!r} in the ledger. Run optimise_metric(metric_id="
@@ -41,44 +45,12 @@ def find_proposal(wf: Workflow, metric_id: int, proposal_id: str | None) -> Prop
                 f"Proposal {proposal_id} belongs to metric {proposal.metric_id}, not {metric_id}."
             )
         return proposal
-    proposal = wf.ledger.latest_proposal(metric_id)
+    proposal = await wf.ledger.latest_proposal(metric_id)
     if proposal is None:
         raise WorkflowError(
             f"No proposal for metric {metric_id} yet. Run optimise_metric(metric_id={metric_id})."
         )
     return proposal
-
-
-def guard_reasons(
-    evidence: Evidence, body: dict[str, Any], patch: dict[str, Any], max_broken: int
-) -> tuple[list[str], list[str]]:
-    """Why the guard refuses: (unsafe reasons, regression reasons); both empty means go."""
-    unsafe: list[str] = []
-    regressed: list[str] = []
-    if body.get("unauthorized_label_changes"):
-        unsafe.append(
-            f"the optimiser changed {len(body['unauthorized_label_changes'])} label(s) without "
-            "approval"
-        )
-    unsafe.extend(code_problems(patch))
-    base, opt = evidence.baseline, evidence.optimised
-    if base is None or opt is None:
-        unsafe.append("the run has no scores (evaluation skipped), so nothing shows it is better")
-    elif base.total != opt.total:
-        unsafe.append(f"scores are on different samples ({base.total} vs {opt.total})")
-    elif opt.correct < base.correct:
-        regressed.append(f"optimised {opt.correct}/{opt.total} is below baseline {base.correct}")
-    if base is not None and base.total and evidence.reviews_compared == 0:
-        unsafe.append(
-            "the run returned no per-review results, so nothing shows that no correct review breaks"
-        )
-    broken = evidence.flips.broken
-    if len(broken) > max_broken:
-        regressed.append(
-            f"it breaks {len(broken)} previously-correct labelled review(s) {broken} "
-            f"(max_broken={max_broken})"
-        )
-    return unsafe, regressed
 
 
 @reports_retries
@@ -105,18 +77,20 @@ async def apply_if_not_regressed(
             summary=f"Metric {metric_id}: not applied, the server is in read-only mode.",
             reasons=["read-only mode (CEKURA_OPTIMISE_READ_ONLY) forbids writes"],
         )
-    proposal = find_proposal(wf, metric_id, proposal_id)
+    proposal = await find_proposal(wf, metric_id, proposal_id)
     interrupted = await report_interrupted(wf, metric_id)
     if interrupted is not None and interrupted.proposal_id == proposal.id:
         return interrupted
     for _ in range(3):
-        done = _already_done(wf, proposal)
+        done = await _already_done(wf, proposal)
         if done is not None:
             return done
-        won, row = wf.ledger.claim_apply(proposal.id, metric_id, call_owner(wf), now=wf.clock.now())
-        if won:
-            return await _hold(wf, proposal, row, verify, max_broken, progress)
-        outcome = await await_other_apply(wf, proposal, row, Reporter(progress))
+        claim = await wf.ledger.claim_apply(
+            proposal.id, metric_id, call_owner(wf), now=wf.clock.now()
+        )
+        if claim.won:
+            return await _hold(wf, proposal, claim.row, verify, max_broken, progress)
+        outcome = await await_other_apply(wf, proposal, claim.row, Reporter(progress))
         if outcome is not None:
             return outcome
     raise WorkflowError(
@@ -135,19 +109,22 @@ async def _hold(
 ) -> ApplyResult:
     """Run the apply we hold, renewing the hold as it reports; if it stops early, leave the row
     for the next call to settle (or `failed`, when nothing was sent)."""
-    lease = ApplyLease(wf, row)
-    report = Reporter(progress, tick=lease.renew)
+    hold = WriteHold(wf, row)
+    report = Reporter(progress, tick=hold.renew)
     try:
-        return await _apply_claimed(wf, proposal, row, lease, verify, max_broken, report)
+        return await _apply_claimed(wf, proposal, row, hold, verify, max_broken, report)
     except BaseException:
-        wf.ledger.abandon_apply(row.id, row.owner, now=wf.clock.now())
+        with anyio.CancelScope(shield=True):
+            await wf.ledger.abandon_apply(row.id, row.owner, now=wf.clock.now())
         raise
 
 
-def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
+async def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
     """Idempotency: a proposal already live is `already_applied` (or, live although its re-score
     fell, says so); one that was reverted is never written again automatically."""
-    last = wf.ledger.last_apply(proposal.metric_id, ("applied", "applied_unverified", "reverted"))
+    last = await wf.ledger.last_apply(
+        proposal.metric_id, ("applied", "applied_unverified", "reverted")
+    )
     if last is None or last.proposal_id != proposal.id:
         return None
     if last.status == "reverted":
@@ -180,7 +157,7 @@ async def _apply_claimed(
     wf: Workflow,
     proposal: ProposalRow,
     row: ApplyRow,
-    lease: ApplyLease,
+    hold: WriteHold,
     verify: bool,
     max_broken: int,
     report: Reporter,
@@ -192,14 +169,14 @@ async def _apply_claimed(
     base = {"metric_id": metric_id, "proposal_id": proposal.id, "evidence": evidence}
     live = await read_metric(wf, metric_id, before_write=True)
     if patch_matches(live, patch):
-        wf.ledger.update_apply(row.id, holder=row.owner, status="applied", now=wf.clock.now())
+        await wf.ledger.update_apply(row.id, holder=row.owner, status="applied", now=wf.clock.now())
         return ApplyResult(
             **base,
             status="already_applied",
             summary=f"Metric {metric_id}: already holds every value of {proposal.id}.",
         )
     if metric_fingerprint(live) != proposal.metric_fingerprint:
-        wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
+        await wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
         return ApplyResult(
             **base,
             status="not_applied_stale",
@@ -209,7 +186,7 @@ async def _apply_claimed(
         )
     unsafe, regressed = guard_reasons(evidence, body, patch, max_broken)
     if unsafe or regressed:
-        wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
+        await wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
         status = "not_applied_unsafe" if unsafe else "not_applied_regressed"
         return ApplyResult(
             **base,
@@ -217,7 +194,7 @@ async def _apply_claimed(
             reasons=unsafe + regressed,
             summary=f"Metric {metric_id}: not applied, {(unsafe + regressed)[0]}.",
         )
-    return await _write_and_verify(wf, proposal, row, lease, live, verify, report, base)
+    return await _write_and_verify(wf, proposal, row, hold, live, verify, report, base)
 
 
 async def _latest_history_id(wf: Workflow, metric_id: int) -> int | None:
@@ -233,7 +210,7 @@ async def _write_and_verify(
     wf: Workflow,
     proposal: ProposalRow,
     row: ApplyRow,
-    lease: ApplyLease,
+    hold: WriteHold,
     live: Metric,
     verify: bool,
     report: Reporter,
@@ -244,8 +221,8 @@ async def _write_and_verify(
     history_before = await _latest_history_id(wf, metric_id)
     replaced = {k: getattr(live, k, None) for k in patch}
     await report(f"metric {metric_id}: writing {', '.join(patch)}")
-    await lease.confirm()
-    wf.ledger.update_apply(
+    await hold.confirm()
+    await wf.ledger.update_apply(
         row.id,
         holder=row.owner,
         history_id_before=history_before,
@@ -260,7 +237,7 @@ async def _write_and_verify(
     before = lab_score(live)
     outcome = await _verify(wf, metric_id, verify, live, report)
     if outcome.after is None:
-        wf.ledger.update_apply(
+        await wf.ledger.update_apply(
             row.id, holder=row.owner, status="applied_unverified", now=wf.clock.now()
         )
         return ApplyResult(
@@ -273,8 +250,8 @@ async def _write_and_verify(
         )
     after = lab_score(outcome.after, {r.id for r in live.reviews})
     if after.correct < before.correct:
-        return await restore_after_regression(wf, row, lease, patch, (before, after), base, report)
-    wf.ledger.update_apply(row.id, holder=row.owner, status="applied", now=wf.clock.now())
+        return await restore_after_regression(wf, row, hold, patch, (before, after), base, report)
+    await wf.ledger.update_apply(row.id, holder=row.owner, status="applied", now=wf.clock.now())
     return ApplyResult(
         **base,
         status="applied",

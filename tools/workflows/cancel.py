@@ -19,7 +19,7 @@ async def cancel_optimisation(wf: Workflow, metric_id: int) -> CancelResult:
             "nothing was sent. Cancel the run in Cekura's Metric Lab, or restart the server "
             "without read-only mode."
         )
-    run = wf.ledger.inflight_run(metric_id)
+    run = await wf.ledger.inflight_run(metric_id)
     if run is None or not run.progress_id:
         return CancelResult(
             metric_id=metric_id,
@@ -34,7 +34,7 @@ async def cancel_optimisation(wf: Workflow, metric_id: int) -> CancelResult:
         raise WorkflowError(
             explain(exc, f"cancelling run {run.progress_id}") + " The run is still tracked."
         ) from exc
-    wf.ledger.finish_run(run.id, "cancelled", note="cancelled on request", now=wf.clock.now())
+    await wf.ledger.close_run(run.id, "cancelled", note="cancelled on request", now=wf.clock.now())
     return CancelResult(
         metric_id=metric_id,
         status="cancelled",

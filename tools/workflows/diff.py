@@ -30,7 +30,7 @@ async def diff_proposal(
     metric = await read_metric(wf, metric_id)
     if progress_id is not None:
         return await _from_progress(wf, metric, progress_id)
-    stored = (
+    stored = await (
         wf.ledger.proposal(proposal_id) if proposal_id else wf.ledger.latest_proposal(metric_id)
     )
     if stored is not None and stored.metric_id != metric_id:
@@ -89,7 +89,7 @@ async def diff_proposal(
 
 
 async def _from_progress(wf: Workflow, metric: Metric, progress_id: str) -> DiffResult:
-    ours = wf.ledger.run_by_progress_id(progress_id)
+    ours = await wf.ledger.run_by_progress_id(progress_id)
     if ours is not None and ours.metric_id != metric.id:
         raise WorkflowError(
             f"Run {progress_id} optimised metric {ours.metric_id}, not {metric.id}; call "

@@ -12,6 +12,7 @@ from tools.cekura.errors import (
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
+from tools.ledger.models import RunRow
 from tools.results import AnswerResult
 
 MAX_ANSWERS = 100
@@ -42,7 +43,7 @@ async def answer_optimiser_questions(
     """Send the answers for the metric's paused run; `None` (or empty text) skips a question."""
     check_metric_id(metric_id)
     answers = _check_answers(answers)
-    run = wf.ledger.inflight_run(metric_id)
+    run = await wf.ledger.inflight_run(metric_id)
     if run is None or not run.progress_id:
         raise WorkflowError(
             f"No optimisation of metric {metric_id} is waiting for answers. Run "
@@ -69,7 +70,10 @@ async def answer_optimiser_questions(
                 "on which questions"
             ],
         )
-    wf.ledger.update_run(run.id, status="running", now=wf.clock.now())
+    resumed = await wf.ledger.move_run(
+        run.id, expect=("paused", "running"), status="running", now=wf.clock.now()
+    )
+    warnings = [] if resumed.won else [_closed_meanwhile(metric_id, resumed.run)]
     answered = sorted(k for k, v in answers.items() if v is not None)
     skipped = sorted(k for k, v in answers.items() if v is None)
     return AnswerResult(
@@ -78,9 +82,18 @@ async def answer_optimiser_questions(
         progress_id=run.progress_id,
         answered=answered,
         skipped=skipped,
+        warnings=warnings,
         summary=(
             f"Metric {metric_id}: {len(answered)} answered, {len(skipped)} skipped, recorded by "
             f"run {run.progress_id}; it resumes once no question is left open."
         ),
         next_steps=[f"optimise_metric(metric_id={metric_id})"],
+    )
+
+
+def _closed_meanwhile(metric_id: int, run: RunRow) -> str:
+    """The answers reached Cekura, but another call ended the ledger's run meanwhile."""
+    return (
+        f"Another call recorded run {run.progress_id} as {run.status} while the answers were "
+        f"sent; optimise_metric(metric_id={metric_id}) shows where it stands."
     )

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
+import anyio
+
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError, check_metric_id
 from tools.explain import explain
-from tools.ledger.sqlite import ApplyRow
-from tools.ledger.sqlite_applies import REVERTIBLE
+from tools.ledger.models import REVERTIBLE, ApplyRow
 from tools.progress import ProgressFn, Reporter
 from tools.proposals.mapping import patch_matches
 from tools.results import RevertResult
-from tools.writes.hold import ApplyLease, call_owner
+from tools.writes.hold import WriteHold, call_owner
 from tools.writes.rescore import rescore
+from tools.writes.restore import RestoreSent, send_restore
 from tools.writes.settle import settle_interrupted, supersede_undone
 
 MAX_HISTORY_ID = 2**63 - 1
@@ -47,15 +49,15 @@ async def revert_metric(
     await _settle_interrupted(wf, metric_id)
     owner = call_owner(wf)
     if history_id is not None:
-        won, held = wf.ledger.claim_restore(metric_id, history_id, owner, now=wf.clock.now())
-        if not won:
+        claim = await wf.ledger.claim_restore(metric_id, history_id, owner, now=wf.clock.now())
+        if not claim.won:
             raise WorkflowError(_busy(metric_id))
-        lease = ApplyLease(wf, held)
-        report = Reporter(progress, tick=lease.renew)
-        return await _guarded(wf, held, _restore(wf, history_id, held, lease, report))
-    applied = wf.ledger.last_apply(metric_id, (*REVERTIBLE, "reverted"))
+        hold = WriteHold(wf, claim.row)
+        report = Reporter(progress, tick=hold.renew)
+        return await _guarded(wf, claim.row, _restore(wf, history_id, claim.row, hold, report))
+    applied = await wf.ledger.last_apply(metric_id, (*REVERTIBLE, "reverted"))
     if applied is None or applied.status == "reverted":
-        return _nothing_to_revert(wf, metric_id, applied)
+        return await _nothing_to_revert(wf, metric_id, applied)
     if applied.history_id_before is None:
         return RevertResult(
             metric_id=metric_id,
@@ -63,14 +65,14 @@ async def revert_metric(
             summary=f"Metric {metric_id}: our last apply recorded no prior history row.",
             warnings=["Restore the previous version by hand in Cekura's metric history."],
         )
-    won, held = wf.ledger.claim_revert(applied.id, owner, now=wf.clock.now())
-    if not won:
-        if held.id == applied.id and held.status == "reverted":
-            return _nothing_to_revert(wf, metric_id, held)
+    claim = await wf.ledger.claim_revert(applied.id, owner, now=wf.clock.now())
+    if not claim.won:
+        if claim.row.id == applied.id and claim.row.status == "reverted":
+            return await _nothing_to_revert(wf, metric_id, claim.row)
         raise WorkflowError(_busy(metric_id))
-    lease = ApplyLease(wf, held)
-    report = Reporter(progress, tick=lease.renew)
-    return await _guarded(wf, held, _undo_apply(wf, held, lease, report))
+    hold = WriteHold(wf, claim.row)
+    report = Reporter(progress, tick=hold.renew)
+    return await _guarded(wf, claim.row, _undo_apply(wf, claim.row, hold, report))
 
 
 async def _guarded(wf: Workflow, held: ApplyRow, work: Awaitable[RevertResult]) -> RevertResult:
@@ -78,18 +80,19 @@ async def _guarded(wf: Workflow, held: ApplyRow, work: Awaitable[RevertResult]) 
     try:
         return await work
     except BaseException:
-        wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
+        with anyio.CancelScope(shield=True):
+            await wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
         raise
 
 
 async def _undo_apply(
-    wf: Workflow, held: ApplyRow, lease: ApplyLease, report: Reporter
+    wf: Workflow, held: ApplyRow, hold: WriteHold, report: Reporter
 ) -> RevertResult:
     metric_id = held.metric_id
     assert held.history_id_before is not None
     problem = await _edited_since(wf, held)
     if problem:
-        _release(wf, held)
+        await _release(wf, held)
         return RevertResult(
             metric_id=metric_id,
             status="failed",
@@ -100,59 +103,38 @@ async def _undo_apply(
                 f"metric_id={metric_id}, history_id={held.history_id_before})."
             ],
         )
-    return await _restore(wf, held.history_id_before, held, lease, report)
+    return await _restore(wf, held.history_id_before, held, hold, report)
 
 
 async def _restore(
-    wf: Workflow, history_id: int, held: ApplyRow, lease: ApplyLease, report: Reporter
+    wf: Workflow, history_id: int, held: ApplyRow, hold: WriteHold, report: Reporter
 ) -> RevertResult:
-    """POST the restore and record the outcome on the row we hold: our apply (now `reverting`),
-    or the `history:<id>` row of a restore asked for by history id. If the answer is lost, the
-    metric is read back to know whether the restore landed."""
+    """Restore through the one restore path and record the outcome on the row we hold: our apply
+    (now `reverting`), or the `history:<id>` row of a restore asked for by history id."""
     metric_id = held.metric_id
-    await lease.confirm()
-    warnings: list[str] = []
-    try:
-        await wf.client.restore_metric(metric_id, history_id)
-    except CekuraNotFound as exc:
-        _release(wf, held)
+    undoes = None if held.history_restore else await _patch_of(wf, held)
+    sent = await send_restore(wf, hold, metric_id, history_id, undoes)
+    if isinstance(sent.error, CekuraNotFound):
+        await _release(wf, held)
         raise WorkflowError(
             f"Cekura has no history row {history_id} for metric {metric_id}. Nothing was changed."
-        ) from exc
-    except CekuraError as exc:
-        landed = await _restore_landed(wf, held)
-        if landed is not True:
-            if landed is None:
-                wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
-            else:
-                _release(wf, held)
-            fate = "may or may not have happened" if landed is None else "did not happen"
-            again = f"history_id={history_id}" if held.history_restore else "history_id omitted"
-            return RevertResult(
-                metric_id=metric_id,
-                status="failed",
-                history_id=history_id,
-                summary=f"Metric {metric_id}: the restore of history {history_id} {fate}.",
-                warnings=[explain(exc, "restoring the metric")],
-                next_steps=[
-                    f"revert_metric(metric_id={metric_id}, {again}) checks the metric first, "
-                    "then tries again"
-                ],
-            )
-        warnings.append("The restore's answer was lost, but the metric reads restored.")
+        ) from sent.error
+    if sent.landed is not True:
+        return await _not_restored(wf, held, history_id, sent)
+    warnings = list(sent.warnings)
     try:
         restored = await wf.client.get_metric(metric_id)
     except CekuraError as exc:
-        wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
+        await wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
         warnings.append(
             explain(exc, "reading the restored metric")
             + " Not re-scored; the next call for this metric brings the ledger up to date."
         )
         restored = None
     if restored is not None:
-        supersede_undone(wf, restored)
+        await supersede_undone(wf, restored)
         done = "restored" if held.history_restore else "reverted"
-        wf.ledger.update_apply(
+        await wf.ledger.update_apply(
             held.id, holder=held.owner, status=done, body=_notes(held) or None, now=wf.clock.now()
         )
         if sum(r.expected_value is not None for r in restored.reviews) <= wf.policy.eval_budget:
@@ -167,29 +149,46 @@ async def _restore(
     )
 
 
-async def _restore_landed(wf: Workflow, held: ApplyRow) -> bool | None:
-    """After a restore without a usable answer: True if the metric no longer holds the apply we
-    undo, False if it still does, None when that cannot be told (Cekura does not answer, or the
-    restore was by history id and there is no apply to compare with)."""
-    proposal = wf.ledger.proposal(held.proposal_id)
-    if held.history_restore or proposal is None:
-        return None
-    try:
-        live = await wf.client.get_metric(held.metric_id)
-    except CekuraError:
-        return None
-    return not patch_matches(live, proposal.body["patch"])
+async def _not_restored(
+    wf: Workflow, held: ApplyRow, history_id: int, sent: RestoreSent
+) -> RevertResult:
+    """The restore failed (or nobody can tell): leave the row for the next call to settle when
+    unknown, else give the hold back."""
+    if sent.landed is None:
+        await wf.ledger.abandon_apply(held.id, held.owner, now=wf.clock.now())
+    else:
+        await _release(wf, held)
+    fate = "may or may not have happened" if sent.landed is None else "did not happen"
+    again = f"history_id={history_id}" if held.history_restore else "history_id omitted"
+    assert sent.error is not None
+    return RevertResult(
+        metric_id=held.metric_id,
+        status="failed",
+        history_id=history_id,
+        summary=f"Metric {held.metric_id}: the restore of history {history_id} {fate}.",
+        warnings=[explain(sent.error, "restoring the metric")],
+        next_steps=[
+            f"revert_metric(metric_id={held.metric_id}, {again}) checks the metric first, "
+            "then tries again"
+        ],
+    )
+
+
+async def _patch_of(wf: Workflow, held: ApplyRow) -> dict[str, object] | None:
+    """The patch of the apply being undone, if the ledger still has its proposal."""
+    proposal = await wf.ledger.proposal(held.proposal_id)
+    return proposal.body["patch"] if proposal is not None else None
 
 
 def _notes(row: ApplyRow) -> dict[str, object]:
     return {k: v for k, v in (row.body or {}).items() if k != "before_revert"}
 
 
-def _release(wf: Workflow, held: ApplyRow) -> None:
+async def _release(wf: Workflow, held: ApplyRow) -> None:
     """Give up a revert before its restore was sent: the apply goes back to its status before
     (a restore by history id simply `failed`)."""
     before = "failed" if held.history_restore else held.note("before_revert") or "applied"
-    wf.ledger.update_apply(
+    await wf.ledger.update_apply(
         held.id, holder=held.owner, status=before, body=_notes(held) or None, now=wf.clock.now()
     )
 
@@ -201,7 +200,9 @@ def _busy(metric_id: int) -> str:
     )
 
 
-def _nothing_to_revert(wf: Workflow, metric_id: int, reverted: ApplyRow | None) -> RevertResult:
+async def _nothing_to_revert(
+    wf: Workflow, metric_id: int, reverted: ApplyRow | None
+) -> RevertResult:
     """Our newest apply is undone already (or there is none): undo nothing more unasked, but name
     an earlier apply that is still live and how to undo it."""
     if reverted is None:
@@ -211,7 +212,7 @@ def _nothing_to_revert(wf: Workflow, metric_id: int, reverted: ApplyRow | None) 
             summary=f"Metric {metric_id}: no apply of ours to undo.",
         )
     steps = []
-    earlier = wf.ledger.last_apply(metric_id, REVERTIBLE)
+    earlier = await wf.ledger.last_apply(metric_id, REVERTIBLE)
     if earlier is not None and earlier.history_id_before is not None:
         steps.append(
             f"revert_metric(metric_id={metric_id}, history_id={earlier.history_id_before}) undoes "
@@ -234,7 +235,7 @@ async def _settle_interrupted(wf: Workflow, metric_id: int) -> None:
 
 
 async def _edited_since(wf: Workflow, applied: ApplyRow) -> str | None:
-    proposal = wf.ledger.proposal(applied.proposal_id)
+    proposal = await wf.ledger.proposal(applied.proposal_id)
     if proposal is None:
         return None
     try:

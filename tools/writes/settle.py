@@ -4,17 +4,19 @@ say what that found."""
 
 from __future__ import annotations
 
+import anyio
+
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.context import Workflow
 from tools.errors import WorkflowError
 from tools.explain import explain
-from tools.ledger.sqlite import ApplyRow, ProposalRow
-from tools.ledger.sqlite_applies import REVERTIBLE
+from tools.ledger.models import REVERTIBLE, WRITING, ApplyRow, ProposalRow
 from tools.progress import Reporter
 from tools.proposals.mapping import patch_matches
 from tools.results import ApplyResult
 from tools.writes.hold import call_owner, holder_gone
+from tools.writes.restore import undo_hint
 
 
 async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:
@@ -24,15 +26,16 @@ async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:
     restore `restored`; applies a restore undid are superseded. None if another call took it over
     first."""
     owner = call_owner(wf)
-    taken = wf.ledger.take_over_apply(row.id, row.updated_at, owner, now=wf.clock.now())
+    taken = await wf.ledger.take_over_apply(row.id, row.lease, owner, now=wf.clock.now())
     if taken is None:
         return None
     try:
         live = await _read_live(wf, taken)
     except BaseException:
-        wf.ledger.abandon_apply(taken.id, owner, now=wf.clock.now())
+        with anyio.CancelScope(shield=True):
+            await wf.ledger.abandon_apply(taken.id, owner, now=wf.clock.now())
         raise
-    proposal = wf.ledger.proposal(taken.proposal_id)
+    proposal = await wf.ledger.proposal(taken.proposal_id)
     live_now = (
         taken.replaced is not None
         and proposal is not None
@@ -48,11 +51,11 @@ async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:
         status = "applied" if live_now else "reverted"
     else:
         status = "applied_unverified" if live_now else "failed"
-    settled = wf.ledger.update_apply(
+    settled = await wf.ledger.update_apply(
         taken.id, holder=owner, status=status, body=notes or None, now=wf.clock.now()
     )
     if taken.status == "reverting":
-        supersede_undone(wf, live)
+        await supersede_undone(wf, live)
     return settled
 
 
@@ -66,13 +69,15 @@ async def _read_live(wf: Workflow, row: ApplyRow) -> Metric:
         ) from exc
 
 
-def supersede_undone(wf: Workflow, live: Metric) -> None:
+async def supersede_undone(wf: Workflow, live: Metric) -> None:
     """After a restore, applies of ours whose changes the metric no longer holds are no longer
     live: mark them `superseded`, so the ledger says what the metric holds."""
-    for row in wf.ledger.applies_with_status(live.id, REVERTIBLE):
-        proposal = wf.ledger.proposal(row.proposal_id)
+    for row in await wf.ledger.applies_with_status(live.id, REVERTIBLE):
+        proposal = await wf.ledger.proposal(row.proposal_id)
         if proposal is not None and not patch_matches(live, proposal.body["patch"]):
-            wf.ledger.update_apply(row.id, status="superseded", now=wf.clock.now())
+            await wf.ledger.mark_apply(
+                row.id, expect=REVERTIBLE, status="superseded", now=wf.clock.now()
+            )
 
 
 async def await_other_apply(
@@ -89,7 +94,7 @@ async def await_other_apply(
         if now - reported >= wf.policy.poll.heartbeat_s:
             await report(f"metric {proposal.metric_id}: waiting for another call writing it")
             reported = now
-        if holder_gone(current, now, wf.policy.apply_lease_s):
+        if holder_gone(current, now, wf.policy.write_lease_s):
             settled = await settle_stopped_apply(wf, current)
             if settled is not None:
                 ours = settled.proposal_id == proposal.id and current.status == "applying"
@@ -110,7 +115,7 @@ async def await_other_apply(
                 next_steps=[f"apply_if_not_regressed(metric_id={proposal.metric_id}) later"],
             )
         await wf.clock.sleep(0.25)
-        current = wf.ledger.apply(row.id)
+        current = await wf.ledger.apply(row.id)
     if current is None or current.proposal_id != proposal.id:
         return None
     if current.status not in ("applied", "applied_unverified"):
@@ -134,8 +139,8 @@ async def settle_interrupted(
     rows still held by a live call)."""
     settled: list[tuple[ApplyRow, ApplyRow]] = []
     held: list[ApplyRow] = []
-    for row in wf.ledger.applies_in_progress(metric_id):
-        if not holder_gone(row, wf.clock.now(), wf.policy.apply_lease_s):
+    for row in await wf.ledger.applies_with_status(metric_id, WRITING):
+        if not holder_gone(row, wf.clock.now(), wf.policy.write_lease_s):
             held.append(row)
             continue
         done = await settle_stopped_apply(wf, row)
@@ -150,7 +155,7 @@ async def report_interrupted(wf: Workflow, metric_id: int) -> ApplyResult | None
     result that says so (the routine reports it and moves on)."""
     settled, _ = await settle_interrupted(wf, metric_id)
     for found, row in reversed(settled):
-        proposal = wf.ledger.proposal(row.proposal_id)
+        proposal = await wf.ledger.proposal(row.proposal_id)
         if found.status != "applying" or proposal is None:
             continue
         if row.status == "applied" and row.regressed:
@@ -158,12 +163,6 @@ async def report_interrupted(wf: Workflow, metric_id: int) -> ApplyResult | None
         if row.status == "applied_unverified":
             return interrupted_result(proposal, row)
     return None
-
-
-def _undo_step(metric_id: int, row: ApplyRow) -> str:
-    if row.history_id_before is None:
-        return "Restore the previous version by hand in Cekura's metric history."
-    return f"revert_metric(metric_id={metric_id}, history_id={row.history_id_before}) to undo"
 
 
 def interrupted_result(proposal: ProposalRow, row: ApplyRow) -> ApplyResult:
@@ -183,7 +182,7 @@ def interrupted_result(proposal: ProposalRow, row: ApplyRow) -> ApplyResult:
             "The call applying it ended before the Lab re-score. Re-score the metric in Cekura's "
             "Metric Lab to check it."
         ],
-        next_steps=[_undo_step(metric_id, row)],
+        next_steps=[undo_hint(metric_id, row.history_id_before)],
     )
 
 
@@ -199,5 +198,5 @@ def regressed_live_result(proposal: ProposalRow, row: ApplyRow) -> ApplyResult:
             f"Metric {metric_id}: proposal {proposal.id} is LIVE although its re-score fell; the "
             "automatic restore did not happen."
         ),
-        next_steps=[_undo_step(metric_id, row)],
+        next_steps=[undo_hint(metric_id, row.history_id_before)],
     )

@@ -1,0 +1,159 @@
+"""The operations workflows ask of the ledger, whatever stores it.
+
+Every state change is a compare-and-set: a claim either wins or names the holder, and a change of
+a run or a write names the state it expects, so a caller that lost a race learns what the other
+caller did instead of overwriting it. Backends enforce one run in flight and one writer per metric
+with database constraints."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from tools.ledger.models import (
+    ApplyRow,
+    ProposalRow,
+    RunChange,
+    RunRow,
+    RunStatus,
+    WriteClaim,
+    WriteStatus,
+)
+
+
+class Ledger(Protocol):
+    """Runs, proposals and writes, shared by every call, process and replica of a deployment."""
+
+    # runs: single flight ---------------------------------------------------------------------
+
+    async def claim_run(
+        self,
+        metric_id: int,
+        fingerprint: str,
+        owner: str,
+        test_set_ids: list[int] | None,
+        metric_fingerprint: str | None,
+        *,
+        now: float,
+    ) -> RunChange:
+        """Take the metric's in-flight slot with a new `starting` run, or return the holder."""
+        ...
+
+    async def move_run(
+        self,
+        run_id: int,
+        *,
+        expect: tuple[RunStatus, ...],
+        status: RunStatus,
+        now: float,
+        progress_id: str | None = None,
+        note: str | None = None,
+    ) -> RunChange:
+        """Move an in-flight run to another in-flight status, only from one of `expect`."""
+        ...
+
+    async def close_run(
+        self,
+        run_id: int,
+        status: RunStatus,
+        *,
+        now: float,
+        result: dict[str, Any] | None = None,
+        proposal: ProposalRow | None = None,
+        note: str | None = None,
+    ) -> RunChange:
+        """End an in-flight run exactly once (storing its result and proposal), freeing the slot."""
+        ...
+
+    async def run(self, run_id: int) -> RunRow | None: ...
+
+    async def inflight_run(self, metric_id: int) -> RunRow | None:
+        """The run holding the metric's slot, if any."""
+        ...
+
+    async def last_finished_run(self, metric_id: int) -> RunRow | None:
+        """The newest run that ended with a result (`proposed` or `unchanged`)."""
+        ...
+
+    async def run_by_progress_id(self, progress_id: str) -> RunRow | None: ...
+
+    async def recent_run_durations(self, limit: int = 50) -> list[float]:
+        """How long the newest finished runs took (seconds), newest first, to seed polling."""
+        ...
+
+    # proposals -------------------------------------------------------------------------------
+
+    async def proposal(self, proposal_id: str) -> ProposalRow | None: ...
+
+    async def latest_proposal(self, metric_id: int) -> ProposalRow | None: ...
+
+    # writes: one writer per metric -----------------------------------------------------------
+
+    async def claim_apply(
+        self, proposal_id: str, metric_id: int, owner: str, *, now: float
+    ) -> WriteClaim:
+        """Hold the metric to apply a proposal; or the row in the way (a write in progress on the
+        metric, or this proposal's live apply)."""
+        ...
+
+    async def claim_revert(self, apply_id: int, owner: str, *, now: float) -> WriteClaim:
+        """Hold the metric to undo a live apply (it goes `reverting`); or the row in the way."""
+        ...
+
+    async def claim_restore(
+        self, metric_id: int, history_id: int, owner: str, *, now: float
+    ) -> WriteClaim:
+        """Hold the metric to restore a named history row; or the row in the way."""
+        ...
+
+    async def update_apply(
+        self, apply_id: int, *, holder: str, now: float, **fields: Any
+    ) -> ApplyRow:
+        """The holder sets fields of its write (status, history_id_before, replaced, body);
+        HoldLost if another call took it over."""
+        ...
+
+    async def mark_apply(
+        self,
+        apply_id: int,
+        *,
+        expect: tuple[WriteStatus, ...],
+        status: WriteStatus,
+        now: float,
+    ) -> ApplyRow | None:
+        """Change a write nobody holds (for example `superseded`), only from one of `expect`;
+        None when it was no longer in one of those."""
+        ...
+
+    async def add_apply_notes(self, apply_id: int, notes: dict[str, Any], *, now: float) -> None:
+        """Merge notes into a write's body, whoever holds it."""
+        ...
+
+    async def renew_apply(self, apply_id: int, owner: str, *, now: float) -> bool:
+        """Heartbeat of a write in progress; False when `owner` no longer holds it."""
+        ...
+
+    async def take_over_apply(
+        self, apply_id: int, seen_lease: int, owner: str, *, now: float
+    ) -> ApplyRow | None:
+        """Become the holder of a stopped write if its lease is still `seen_lease`; None when
+        someone renewed or took it since."""
+        ...
+
+    async def abandon_apply(self, apply_id: int, owner: str, *, now: float) -> None:
+        """The holder stops early: a write that sent nothing `failed`; otherwise the row stays
+        with its lease expired, for the next call to settle from the live metric."""
+        ...
+
+    async def apply(self, apply_id: int) -> ApplyRow | None: ...
+
+    async def applies_with_status(
+        self, metric_id: int, statuses: tuple[WriteStatus, ...]
+    ) -> list[ApplyRow]:
+        """The metric's writes whose status is one of `statuses`, oldest first."""
+        ...
+
+    async def last_apply(
+        self, metric_id: int, statuses: tuple[WriteStatus, ...]
+    ) -> ApplyRow | None:
+        """The metric's newest write whose status is one of `statuses`, by claim order."""
+        ...
