@@ -1,0 +1,159 @@
+"""Each change of a run's state races another caller releasing the run (force, cancel, the
+unknown-start window) while a newer run takes the metric's slot: the loser gets a clear outcome
+and the slot's holder is untouched (a released run is never revived)."""
+
+from contextlib import contextmanager
+
+import pytest
+
+from support import sandbox_world
+from tools.cekura.errors import CekuraOutcomeUnknown
+from tools.workflows.optimise import optimise_metric
+from tools.workflows.questions import answer_optimiser_questions
+
+pytestmark = pytest.mark.anyio
+
+
+@contextmanager
+def _before(client, method: str, step):
+    """Run `step()` (another caller's move) right before the first call to `client.<method>`."""
+    real = getattr(client, method)
+    done = False
+
+    async def racing(*args, **kwargs):
+        nonlocal done
+        if not done:
+            done = True
+            await step()
+        return await real(*args, **kwargs)
+
+    setattr(client, method, racing)
+    try:
+        yield
+    finally:
+        delattr(client, method)
+
+
+async def _release_and_take(w, metric_id: int, status: str = "abandoned"):
+    """Another caller closes the run in flight and claims the slot with a newer run."""
+    ledger = w.wf.ledger
+    held = await ledger.inflight_run(metric_id)
+    await ledger.close_run(held.id, status, note="released by another call", now=w.clock.now())
+    claim = await ledger.claim_run(metric_id, "newer", "other", None, None, now=w.clock.now())
+    assert claim.won
+    return claim.run
+
+
+async def _assert_holder_untouched(w, newer) -> None:
+    holder = await w.wf.ledger.inflight_run(newer.metric_id)
+    assert holder == newer
+
+
+async def test_a_start_answered_after_the_slot_was_released_is_reported_not_revived(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        newer = {}
+
+        async def release():
+            newer["run"] = await _release_and_take(w, 101)
+
+        with _before(w.wf.client, "start_optimisation", release):
+            result = await optimise_metric(w.wf, 101)
+        assert result.status == "failed"
+        assert "released this metric's slot" in result.summary
+        assert result.progress_id and result.next_steps
+        await _assert_holder_untouched(w, newer["run"])
+
+
+async def test_an_unknown_start_after_the_slot_was_released_leaves_the_new_holder(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        newer = {}
+
+        async def release_then_lose_the_answer():
+            newer["run"] = await _release_and_take(w, 101)
+            raise CekuraOutcomeUnknown("no answer", method="POST", path="/process_feedbacks/")
+
+        with _before(w.wf.client, "start_optimisation", release_then_lose_the_answer):
+            result = await optimise_metric(w.wf, 101)
+        assert result.status == "failed" and "not repeated" in result.summary
+        await _assert_holder_untouched(w, newer["run"])
+
+
+async def test_a_pause_seen_after_the_run_was_cancelled_elsewhere_is_not_revived(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        newer = {}
+
+        async def cancel_elsewhere():
+            newer["run"] = await _release_and_take(w, 103, "cancelled")
+
+        with _before(w.wf.client, "get_optimisation_progress", cancel_elsewhere):
+            result = await optimise_metric(w.wf, 103)
+        assert result.status == "cancelled"
+        assert "closed by another call (cancelled)" in result.summary
+        assert not result.questions
+        await _assert_holder_untouched(w, newer["run"])
+
+
+async def test_an_outcome_recorded_after_another_call_released_the_run_is_theirs(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        newer = {}
+
+        async def release():
+            newer["run"] = await _release_and_take(w, 101)
+
+        with _before(w.wf.client, "get_optimisation_progress", release):
+            result = await optimise_metric(w.wf, 101)
+        assert result.status == "failed"
+        assert "closed by another call (abandoned)" in result.summary
+        assert result.proposal_id is None
+        assert await w.wf.ledger.latest_proposal(101) is None
+        await _assert_holder_untouched(w, newer["run"])
+
+
+async def test_answers_sent_after_the_run_was_released_do_not_revive_it(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        paused = await optimise_metric(w.wf, 103)
+        assert paused.status == "needs_answers"
+        old = await w.wf.ledger.inflight_run(103)
+        newer = {}
+
+        async def release():
+            newer["run"] = await _release_and_take(w, 103)
+
+        answers = {q.id: "yes" for q in paused.questions}
+        with _before(w.wf.client, "answer_questions", release):
+            result = await answer_optimiser_questions(w.wf, 103, answers)
+        assert result.status == "resumed"
+        assert any("abandoned" in warning for warning in result.warnings)
+        assert (await w.wf.ledger.run(old.id)).status == "abandoned"
+        await _assert_holder_untouched(w, newer["run"])
+
+
+async def test_a_stalled_start_that_went_through_meanwhile_is_followed(tmp_path):
+    """The resolver finds a `starting` run past its grace and would mark it unknown, but the
+    starter records its run first: the resolver follows that run, and starts none of its own."""
+    async with sandbox_world(tmp_path) as w:
+        ledger = w.wf.ledger
+        began = w.clock.now() - w.wf.policy.starting_grace_s - 1
+        starting = (await ledger.claim_run(101, "fp", "starter", None, None, now=began)).run
+        real_move = ledger.move_run
+
+        async def starter_wins(run_id, **kwargs):
+            if kwargs.get("status") == "unknown":
+                progress_id = await w.wf.client.start_optimisation(101)
+                await real_move(
+                    run_id,
+                    expect=("starting",),
+                    status="running",
+                    progress_id=progress_id,
+                    now=w.clock.now(),
+                )
+            return await real_move(run_id, **kwargs)
+
+        ledger.move_run = starter_wins
+        try:
+            result = await optimise_metric(w.wf, 101)
+        finally:
+            del ledger.move_run
+        assert result.status == "proposed"
+        assert w.state.count("process_feedbacks") == 1
+        assert (await ledger.run(starting.id)).status == "proposed"
