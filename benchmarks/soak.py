@@ -8,6 +8,7 @@ unknown-start window had passed since: that release is the documented policy, an
 shortened here so the soak exercises it. Those releases are counted on their own line.
 
     .venv/bin/python -m benchmarks.soak --seconds 60 --workers 4 --seed 7
+    .venv/bin/python -m benchmarks.soak --seconds 45 --workers 4 --seeds 7,8,9,10,11
 """
 
 from __future__ import annotations
@@ -108,12 +109,10 @@ def relabel(state: SandboxState, metric_id: int, rng: random.Random) -> None:
         row["feedback"] = note.rstrip() if note.endswith(" ") else note + " "
 
 
-def known_progress_ids(ledger_path: Path) -> set[str]:
-    """Every progress id the ledger learned (from the run rows; read-only)."""
-    import sqlite3
-
-    with sqlite3.connect(ledger_path) as db:
-        return {pid for (pid,) in db.execute("SELECT progress_id FROM runs") if pid}
+async def known_progress_ids(ledger_path: Path, seen: set[str]) -> set[str]:
+    """The progress ids among `seen` that the ledger learned (read through the ledger)."""
+    ledger = open_ledger(ledger_path)
+    return {pid for pid in seen if await ledger.run_by_progress_id(pid) is not None}
 
 
 def random_fault(rng: random.Random) -> Fault:
@@ -232,7 +231,8 @@ async def soak(seconds: float, workers: int, max_cycles: int, seed: int) -> Tall
                     seed * 1000 + i,
                     tally,
                 )
-        known = known_progress_ids(ledger_path)
+        seen = set().union(*(live for _, _, live in tally.starts))
+        known = await known_progress_ids(ledger_path, seen)
     tally.duplicates = sum(  # type: ignore[attr-defined]
         any(run in known or now - tally.started_at[run] < UNKNOWN_START_WINDOW_S for run in live)
         for _, now, live in tally.starts
@@ -253,18 +253,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--cycles", type=int, default=10_000, help="stop after this many")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the client's retries")
-    args = parser.parse_args(argv)
-    if not args.verbose:
-        logging.getLogger("cekura_optimise").setLevel(logging.ERROR)
-    tally = anyio.run(soak, args.seconds, args.workers, args.cycles, args.seed)
+def report(seed: int, tally: Tally) -> bool:
+    """Print one seed's figures; True when a must-be-zero count is not zero."""
     silent = tally.regressions  # type: ignore[attr-defined]
+    print(f"seed {seed}")
     print(f"cycles                 {tally.cycles}")
     print(f"faults injected        {tally.faults}")  # type: ignore[attr-defined]
     print(f"calls cancelled midway {tally.cancelled}")
@@ -282,8 +274,55 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "refusals (ToolErrors)  " + ", ".join(f"{v}× {k}" for k, v in tally.refusals.most_common(5))
     )
-    bad = tally.duplicates or silent or tally.unhandled  # type: ignore[attr-defined]
-    return 1 if bad else 0
+    print()
+    return bool(tally.duplicates or silent or tally.unhandled)  # type: ignore[attr-defined]
+
+
+def summary_table(rows: list[tuple[int, Tally]]) -> str:
+    """One line per seed: the three must-be-zero counts and the cycles behind them."""
+    lines = [
+        "| seed | cycles | faults | cancelled | duplicate runs | silent regressions | unhandled |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for seed, t in rows:
+        lines.append(
+            f"| {seed} | {t.cycles} | {t.faults} | {t.cancelled} | {t.duplicates} "  # type: ignore[attr-defined]
+            f"| {len(t.regressions)} | {len(t.unhandled)} |"  # type: ignore[attr-defined]
+        )
+    return "\n".join(lines)
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        message = f"--seeds takes whole numbers, e.g. 7,8,9; got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("--seeds needs at least one seed, e.g. 7,8,9")
+    return seeds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60, help="per seed")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--cycles", type=int, default=10_000, help="stop after this many")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--seeds", type=_seeds, help="run once per seed, e.g. 7,8,9,10,11 (overrides --seed)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the client's retries")
+    args = parser.parse_args(argv)
+    if not args.verbose:
+        logging.getLogger("cekura_optimise").setLevel(logging.ERROR)
+    rows = []
+    for seed in args.seeds or [args.seed]:
+        rows.append((seed, anyio.run(soak, args.seconds, args.workers, args.cycles, seed)))
+    bad = [report(seed, tally) for seed, tally in rows]
+    if len(rows) > 1:
+        print(summary_table(rows))
+    return 1 if any(bad) else 0
 
 
 if __name__ == "__main__":
