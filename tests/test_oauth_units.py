@@ -18,13 +18,12 @@ from server.oauth.crypto import DecryptError, Keyring, digest, new_token
 from server.oauth.keycheck import cekura_key_checker, normalise_key
 from server.oauth.provider import check_redirect_uri
 from server.oauth.ratelimit import TokenBuckets
-from server.oauth.store import Code, Grant
 from server.oauth.tenancy import TenantKeyError
 from server.runtime import Runtime
 from server.settings import Settings, SettingsError
 from tools.errors import WorkflowError
+from tools.ledger.oauth import Code, Grant
 
-pytestmark = pytest.mark.anyio
 SECRET = "unit-secret-0123456789abcdef0123456789"
 
 
@@ -229,6 +228,7 @@ def test_pasted_keys_are_trimmed_and_checked_for_shape():
 @pytest.mark.parametrize(
     ("status", "outcome"), [(200, "ok"), (401, "rejected"), (403, "rejected"), (404, "unavailable")]
 )
+@pytest.mark.asyncio
 async def test_the_key_check_is_one_get_and_says_whose_move_it_is(status, outcome):
     seen = []
 
@@ -251,6 +251,7 @@ def _token(subject: str | None) -> AccessToken:
     return AccessToken(token="t", client_id="c", scopes=["optimise"], subject=subject)
 
 
+@pytest.mark.asyncio
 async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
     state = SandboxState.seeded(api_keys=["ck_one", "ck_two"])
     with start_background(state) as sandbox:
@@ -259,7 +260,7 @@ async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
         oauth = build_oauth(config, settings.ledger_path(), settings.base_url)
         ring = Keyring(SECRET)
         for grant_id, key in (("g-one", "ck_one"), ("g-two", "ck_two"), ("g-one-again", "ck_one")):
-            oauth.store.add_grant_with_code(
+            await oauth.store.add_grant_with_code(
                 Grant(grant_id, "c", ring.encrypt(key), ["optimise"], 0.0),
                 digest(grant_id),
                 Code(grant_id, "c", "http://127.0.0.1/cb", "c" * 43, ["optimise"], 9e9, None),
