@@ -1,9 +1,16 @@
-"""The OAuth store on its own: single-use codes, refresh rotation, purges, pending consents."""
+"""The OAuth store on its own: single-use codes, refresh rotation, purges, pending consents, its
+errors, and a locked database file that must not stall the event loop."""
 
+import sqlite3
+import threading
+
+import anyio
 import pytest
 
 from server.oauth.crypto import digest, new_token
+from tools.ledger import LedgerUnavailable
 from tools.ledger.oauth import IDLE_CLIENT_S, Code, Grant, NewToken
+from tools.ledger.sqlite_file import SqliteFile
 from tools.ledger.sqlite_oauth import OAuthStore
 
 pytestmark = pytest.mark.asyncio
@@ -90,3 +97,49 @@ async def test_a_pending_consent_is_taken_once(tmp_path):
     assert await store.count_attempt(digest("p")) == 1
     assert (await store.take_pending(digest("p"), 10.0)).params == {"state": "s"}
     assert await store.take_pending(digest("p"), 10.0) is None
+
+
+async def test_store_failures_are_ledger_unavailable(tmp_path):
+    with pytest.raises(LedgerUnavailable):
+        OAuthStore(tmp_path)  # a directory, not a database file
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    await store.save_client("client-1", {"client_id": "client-1"}, None, 0.0)
+    with pytest.raises(LedgerUnavailable, match="IntegrityError"):
+        await store.save_client("client-1", {"client_id": "client-1"}, None, 0.0)
+
+
+async def test_a_locked_database_does_not_stall_the_event_loop(tmp_path, monkeypatch):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    entered = threading.Event()
+    write_now = SqliteFile.write_now
+
+    def spy(self, fn):
+        entered.set()
+        return write_now(self, fn)
+
+    monkeypatch.setattr(SqliteFile, "write_now", spy)
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process mid-write: the write lock is taken
+    saved, meanwhile = anyio.Event(), anyio.Event()
+
+    async def save() -> None:
+        await store.save_client("late", {"client_id": "late"}, None, 0.0)
+        saved.set()
+
+    async def other() -> None:
+        meanwhile.set()
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(save)
+            try:
+                assert await anyio.to_thread.run_sync(entered.wait, 10)  # the write is under way
+                tasks.start_soon(other)
+                await meanwhile.wait()  # another task ran while the write waits on the lock
+                assert await store.client_count() == 0  # and another store call completed
+                assert await store.client("late") is None
+                assert not saved.is_set()
+            finally:
+                holder.close()  # the other process lets go
+            await saved.wait()
+    assert await store.client("late") is not None

@@ -18,11 +18,12 @@ from server.oauth.crypto import DecryptError, Keyring, digest, new_token
 from server.oauth.keycheck import cekura_key_checker, normalise_key
 from server.oauth.provider import check_redirect_uri
 from server.oauth.ratelimit import TokenBuckets
-from server.oauth.tenancy import TenantKeyError
+from server.oauth.tenancy import TenantKeyError, TenantKeys
 from server.runtime import Runtime
 from server.settings import Settings, SettingsError
 from tools.errors import WorkflowError
 from tools.ledger.oauth import Code, Grant
+from tools.ledger.sqlite_oauth import OAuthStore
 
 SECRET = "unit-secret-0123456789abcdef0123456789"
 
@@ -281,3 +282,23 @@ async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
             runtime.workflow(_token(None))
         await runtime.aclose()
     assert runtime.multi_tenant and not Runtime(settings).multi_tenant
+
+
+@pytest.mark.asyncio
+async def test_tenant_keys_read_the_grant_off_the_event_loop(tmp_path):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    ring = Keyring(SECRET)
+    for grant_id, key_enc in (("g-one", ring.encrypt("ck_one")), ("g-bad", "not-a-ciphertext")):
+        await store.add_grant_with_code(
+            Grant(grant_id, "c", key_enc, ["optimise"], 0.0),
+            digest(grant_id),
+            Code(grant_id, "c", "http://127.0.0.1/cb", "c" * 43, ["optimise"], 9e9, None),
+        )
+    tenants = TenantKeys(store, ring)
+    tenant = await tenants.tenant(_token("g-one"))
+    assert tenant.id == ring.tenant_id("ck_one")
+    assert tenant.api_key.get_secret_value() == "ck_one"
+    assert tenants.resolve(_token("g-one")) == tenant
+    for subject, words in (("g-gone", "revoked"), (None, "revoked"), ("g-bad", "decrypted")):
+        with pytest.raises(TenantKeyError, match=words):
+            await tenants.tenant(_token(subject))
