@@ -1,5 +1,5 @@
-"""OAuth mode's parts on their own: settings and refusals, keys and hashes, buckets, the store,
-redirect-URI rules, key checks and per-tenant workflows."""
+"""OAuth mode's parts on their own: settings and refusals, keys and hashes, buckets, redirect-URI
+rules, key checks and per-tenant workflows (the store has its own tests)."""
 
 import subprocess
 import sys
@@ -18,13 +18,13 @@ from server.oauth.crypto import DecryptError, Keyring, digest, new_token
 from server.oauth.keycheck import cekura_key_checker, normalise_key
 from server.oauth.provider import check_redirect_uri
 from server.oauth.ratelimit import TokenBuckets
-from server.oauth.store import IDLE_CLIENT_S, Code, Grant, NewToken, OAuthStore
-from server.oauth.tenancy import TenantKeyError
+from server.oauth.tenancy import TenantKeyError, TenantKeys
 from server.runtime import Runtime
 from server.settings import Settings, SettingsError
 from tools.errors import WorkflowError
+from tools.ledger.oauth import Code, Grant
+from tools.ledger.sqlite_oauth import OAuthStore
 
-pytestmark = pytest.mark.anyio
 SECRET = "unit-secret-0123456789abcdef0123456789"
 
 
@@ -183,88 +183,6 @@ def test_token_buckets_refuse_then_refill():
     assert buckets.take(key) > 0
 
 
-# store ----------------------------------------------------------------------------------------
-
-
-def _grant(store: OAuthStore, grant_id: str, now: float, code_ttl: float = 60) -> str:
-    code = new_token("coc_")
-    store.add_grant_with_code(
-        Grant(grant_id, "client-1", "sealed", ["optimise"], now),
-        digest(code),
-        Code(
-            grant_id,
-            "client-1",
-            "http://127.0.0.1/cb",
-            "c" * 43,
-            ["optimise"],
-            now + code_ttl,
-            None,
-        ),
-    )
-    return code
-
-
-def test_codes_redeem_once_and_refresh_rotates_once(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
-    code = _grant(store, "g1", 100.0)
-    pair = [NewToken(digest("a1"), "access", 200.0), NewToken(digest("r1"), "refresh", 900.0)]
-    assert store.redeem_code(digest(code), "client-1", ["optimise"], pair, 101.0)
-    assert not store.redeem_code(digest(code), "client-1", ["optimise"], pair, 102.0)
-    assert store.code(digest(code)).used_at == 101.0
-    again = [NewToken(digest("a2"), "access", 300.0), NewToken(digest("r2"), "refresh", 900.0)]
-    assert store.rotate_refresh(digest("r1"), ["optimise"], again, 150.0)
-    assert not store.rotate_refresh(digest("r1"), ["optimise"], again, 151.0)
-    assert store.token(digest("a1"), "access") is None  # the old access token went with it
-    assert store.token(digest("r1"), "refresh").rotated_at == 150.0  # kept, to spot a replay
-    assert store.token(digest("a2"), "access").grant_id == "g1"
-
-
-def test_expired_codes_cannot_be_redeemed(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
-    code = _grant(store, "g1", 100.0, code_ttl=10)
-    pair = [NewToken(digest("a"), "access", 999.0), NewToken(digest("r"), "refresh", 999.0)]
-    assert not store.redeem_code(digest(code), "client-1", ["optimise"], pair, 111.0)
-    assert not store.redeem_code(digest(code), "client-2", ["optimise"], pair, 101.0)
-
-
-def test_purge_forgets_what_can_no_longer_be_used(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
-    store.add_pending(digest("p"), "client-1", {"state": "s"}, expires_at=50.0)
-    _grant(store, "unused", 0.0, code_ttl=60)  # its code expires unused at 60
-    live = _grant(store, "live", 0.0)
-    rows = [NewToken(digest("a"), "access", 70.0), NewToken(digest("r"), "refresh", 1000.0)]
-    store.redeem_code(digest(live), "client-1", ["optimise"], rows, 1.0)
-    store.purge(100.0)
-    assert store.pending(digest("p"), 0.0) is None
-    assert store.grant("unused") is None  # and its encrypted key with it
-    assert store.grant("live") is not None
-    assert store.token(digest("a"), "access") is None
-    assert store.token(digest("r"), "refresh") is not None
-    store.revoke_grant("live")
-    assert store.grant("live") is None and store.token(digest("r"), "refresh") is None
-
-
-def test_purge_drops_client_registrations_idle_for_an_hour_without_a_grant(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
-    for client_id in ("idle", "consenting", "client-1"):
-        store.save_client(client_id, {"client_id": client_id}, None, 0.0)
-    store.add_pending(digest("p"), "consenting", {"state": "s"}, expires_at=99_999.0)
-    _grant(store, "g1", 0.0, code_ttl=99_999)
-    store.purge(IDLE_CLIENT_S - 1)
-    assert store.client_count() == 3
-    store.purge(IDLE_CLIENT_S + 1)
-    assert store.client("idle") is None
-    assert store.client("consenting") is not None and store.client("client-1") is not None
-
-
-def test_a_pending_consent_is_taken_once(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
-    store.add_pending(digest("p"), "client-1", {"state": "s"}, expires_at=50.0)
-    assert store.count_attempt(digest("p")) == 1
-    assert store.take_pending(digest("p"), 10.0).params == {"state": "s"}
-    assert store.take_pending(digest("p"), 10.0) is None
-
-
 # redirect URIs --------------------------------------------------------------------------------
 
 
@@ -311,6 +229,7 @@ def test_pasted_keys_are_trimmed_and_checked_for_shape():
 @pytest.mark.parametrize(
     ("status", "outcome"), [(200, "ok"), (401, "rejected"), (403, "rejected"), (404, "unavailable")]
 )
+@pytest.mark.asyncio
 async def test_the_key_check_is_one_get_and_says_whose_move_it_is(status, outcome):
     seen = []
 
@@ -333,6 +252,7 @@ def _token(subject: str | None) -> AccessToken:
     return AccessToken(token="t", client_id="c", scopes=["optimise"], subject=subject)
 
 
+@pytest.mark.asyncio
 async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
     state = SandboxState.seeded(api_keys=["ck_one", "ck_two"])
     with start_background(state) as sandbox:
@@ -341,7 +261,7 @@ async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
         oauth = build_oauth(config, settings.ledger_path(), settings.base_url)
         ring = Keyring(SECRET)
         for grant_id, key in (("g-one", "ck_one"), ("g-two", "ck_two"), ("g-one-again", "ck_one")):
-            oauth.store.add_grant_with_code(
+            await oauth.store.add_grant_with_code(
                 Grant(grant_id, "c", ring.encrypt(key), ["optimise"], 0.0),
                 digest(grant_id),
                 Code(grant_id, "c", "http://127.0.0.1/cb", "c" * 43, ["optimise"], 9e9, None),
@@ -362,3 +282,23 @@ async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
             await runtime.workflow(_token(None))
         await runtime.aclose()
     assert runtime.multi_tenant and not Runtime(settings).multi_tenant
+
+
+@pytest.mark.asyncio
+async def test_tenant_keys_read_the_grant_off_the_event_loop(tmp_path):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    ring = Keyring(SECRET)
+    for grant_id, key_enc in (("g-one", ring.encrypt("ck_one")), ("g-bad", "not-a-ciphertext")):
+        await store.add_grant_with_code(
+            Grant(grant_id, "c", key_enc, ["optimise"], 0.0),
+            digest(grant_id),
+            Code(grant_id, "c", "http://127.0.0.1/cb", "c" * 43, ["optimise"], 9e9, None),
+        )
+    tenants = TenantKeys(store, ring)
+    tenant = await tenants.tenant(_token("g-one"))
+    assert tenant.id == ring.tenant_id("ck_one")
+    assert tenant.api_key.get_secret_value() == "ck_one"
+    assert tenants.resolve(_token("g-one")) == tenant
+    for subject, words in (("g-gone", "revoked"), (None, "revoked"), ("g-bad", "decrypted")):
+        with pytest.raises(TenantKeyError, match=words):
+            await tenants.tenant(_token(subject))

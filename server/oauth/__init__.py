@@ -4,7 +4,6 @@
 
 - config:    the public URL, the server secret, lifetimes, the rate limit (from env and flags)
 - crypto:    keys derived from the secret; Fernet for stored keys, hashes for stored tokens
-- store:     clients, pending consents, codes, grants and tokens in the ledger database
 - provider:  the SDK's authorization-server provider (registration, authorize, code, refresh, revoke)
 - consent:   the page that takes the Cekura key, checks it and issues the code
 - page:      the consent page's HTML and its anti-framing, no-cache headers
@@ -12,6 +11,9 @@
 - ratelimit: per-address token buckets on the token, registration and consent endpoints
 - headers:   anti-framing headers on every response
 - tenancy:   from an access token to the tenant's decrypted key and ledger name
+
+Clients, pending consents, codes, grants and tokens are kept by the storage layer
+(`tools.ledger.oauth`, in SQLite by `tools.ledger.sqlite_oauth`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from server.oauth.consent import ConsentEndpoints
 from server.oauth.crypto import Keyring
 from server.oauth.keycheck import KeyChecker, cekura_key_checker
 from server.oauth.provider import CekuraOAuthProvider
-from server.oauth.store import OAuthStore
 from server.oauth.tenancy import Tenant, TenantKeyError, TenantKeys
+from tools.ledger.oauth import OAuthStorage
+from tools.ledger.sqlite_oauth import OAuthStore
 
 __all__ = [
     "OAuthConfig",
@@ -43,7 +46,7 @@ class OAuthServer:
     """What the MCP app and the HTTP layer need in OAuth mode."""
 
     config: OAuthConfig
-    store: OAuthStore
+    store: OAuthStorage
     provider: CekuraOAuthProvider
     consent: ConsentEndpoints
     tenants: TenantKeys
@@ -76,8 +79,7 @@ def build_oauth(
     config: OAuthConfig, ledger_path: Any, base_url: str, check_key: KeyChecker | None = None
 ) -> OAuthServer:
     """The OAuth parts over the database at `ledger_path`, checking keys against `base_url`."""
-    store = OAuthStore(ledger_path)
-    store.purge(time.time())
+    store = OAuthStore.open(ledger_path, time.time())
     keyring = Keyring(config.secret.get_secret_value())
     provider = CekuraOAuthProvider(config, store, keyring)
     consent = ConsentEndpoints(config, store, keyring, check_key or cekura_key_checker(base_url))

@@ -27,7 +27,7 @@ from server.oauth.crypto import Keyring, digest, new_token
 from server.oauth.keycheck import KeyChecker, normalise_key
 from server.oauth.page import consent_page, message_page, security_headers
 from server.oauth.provider import CODE_PREFIX, CONSENT_PATH
-from server.oauth.store import Code, Grant, OAuthStore, Pending
+from tools.ledger.oauth import Code, Grant, OAuthStorage, Pending
 
 log = logging.getLogger("cekura_optimise.oauth")
 
@@ -46,7 +46,7 @@ class ConsentEndpoints:
     def __init__(
         self,
         config: OAuthConfig,
-        store: OAuthStore,
+        store: OAuthStorage,
         keyring: Keyring,
         check_key: KeyChecker,
         clock: Callable[[], float] = time.time,
@@ -70,7 +70,7 @@ class ConsentEndpoints:
 
     async def show(self, request: Request) -> Response:
         request_id = request.query_params.get("request", "")
-        pending = self._pending(request_id)
+        pending = await self._pending(request_id)
         if pending is None:
             return message_page(*EXPIRED, status_code=400)
         nonce = self._nonce(request)
@@ -88,7 +88,7 @@ class ConsentEndpoints:
                 "Cannot read the form", "Submit the consent form from its page.", status_code=400
             )
         request_id = form.get("request", "")
-        pending = self._pending(request_id)
+        pending = await self._pending(request_id)
         if pending is None:
             return message_page(*EXPIRED, status_code=400)
         nonce = request.cookies.get(self.cookie, "")
@@ -102,7 +102,7 @@ class ConsentEndpoints:
             )
         params = pending.params
         if form.get("decision") == "deny":
-            self.store.take_pending(digest(request_id), self.clock())
+            await self.store.take_pending(digest(request_id), self.clock())
             return self._redirect(
                 params["redirect_uri"],
                 error="access_denied",
@@ -111,8 +111,8 @@ class ConsentEndpoints:
             )
         if form.get("decision") != "allow":
             return self._form(request_id, pending, nonce, "Choose Allow or Deny.", 400)
-        if self.store.count_attempt(digest(request_id)) > self.config.max_consent_attempts:
-            self.store.take_pending(digest(request_id), self.clock())
+        if await self.store.count_attempt(digest(request_id)) > self.config.max_consent_attempts:
+            await self.store.take_pending(digest(request_id), self.clock())
             return message_page(
                 "Too many attempts",
                 "Too many keys were tried for this sign-in request. Start connecting again from "
@@ -126,11 +126,11 @@ class ConsentEndpoints:
             log.info("consent: key %s for client %s", verdict.outcome, pending.client_id)
             status = 502 if verdict.outcome == "unavailable" else 400
             return self._form(request_id, pending, nonce, verdict.message, status)
-        return self._issue_code(request_id, key)
+        return await self._issue_code(request_id, key)
 
-    def _issue_code(self, request_id: str, key: str) -> Response:
+    async def _issue_code(self, request_id: str, key: str) -> Response:
         now = self.clock()
-        pending = self.store.take_pending(digest(request_id), now)
+        pending = await self.store.take_pending(digest(request_id), now)
         if pending is None:
             return message_page(*EXPIRED, status_code=400)
         params = pending.params
@@ -142,7 +142,7 @@ class ConsentEndpoints:
             scopes=params["scopes"],
             created_at=now,
         )
-        self.store.add_grant_with_code(
+        await self.store.add_grant_with_code(
             grant,
             digest(code),
             Code(
@@ -160,10 +160,10 @@ class ConsentEndpoints:
 
     # helpers --------------------------------------------------------------------------------
 
-    def _pending(self, request_id: str) -> Pending | None:
+    async def _pending(self, request_id: str) -> Pending | None:
         if not request_id or len(request_id) > MAX_ID_CHARS:
             return None
-        return self.store.pending(digest(request_id), self.clock())
+        return await self.store.pending(digest(request_id), self.clock())
 
     def _nonce(self, request: Request) -> str:
         given = request.cookies.get(self.cookie, "")

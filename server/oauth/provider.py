@@ -31,7 +31,7 @@ from pydantic import AnyHttpUrl, AnyUrl, ValidationError
 
 from server.oauth.config import LOOPBACK_HOSTS, SCOPE, OAuthConfig
 from server.oauth.crypto import DecryptError, Keyring, digest, new_token
-from server.oauth.store import NewToken, OAuthStore
+from tools.ledger.oauth import NewToken, OAuthStorage
 
 log = logging.getLogger("cekura_optimise.oauth")
 
@@ -68,12 +68,13 @@ def check_redirect_uri(uri: str) -> None:
 
 
 class CekuraOAuthProvider:
-    """`OAuthAuthorizationServerProvider` over OAuthStore; the consent page finishes `authorize`."""
+    """The SDK's `OAuthAuthorizationServerProvider` over `OAuthStorage`; the consent page
+    finishes `authorize`."""
 
     def __init__(
         self,
         config: OAuthConfig,
-        store: OAuthStore,
+        store: OAuthStorage,
         keyring: Keyring,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -87,7 +88,7 @@ class CekuraOAuthProvider:
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         if not client_id or len(client_id) > 100:
             return None
-        stored = self.store.client(client_id)
+        stored = await self.store.client(client_id)
         if stored is None:
             return None
         data = dict(stored.metadata)
@@ -109,14 +110,14 @@ class CekuraOAuthProvider:
             check_redirect_uri(uri)
         if len(client_info.client_name or "") > 200:
             raise RegistrationError("invalid_client_metadata", "client_name is too long")
-        self.store.purge(self.clock())
-        if self.store.client_count() >= MAX_CLIENTS:
+        await self.store.purge(self.clock())
+        if await self.store.client_count() >= MAX_CLIENTS:
             raise RegistrationError("invalid_client_metadata", "registration is closed for now")
         # the scope /mcp requires is always registered (and echoed back), whatever else was asked
         client_info.scope = " ".join(granted_scopes((client_info.scope or "").split()))
         metadata = client_info.model_dump(mode="json", exclude={"client_secret"}, exclude_none=True)
         secret = client_info.client_secret
-        self.store.save_client(
+        await self.store.save_client(
             client_info.client_id,
             metadata,
             self.keyring.encrypt(secret) if secret else None,
@@ -148,9 +149,9 @@ class CekuraOAuthProvider:
                 "invalid_target", f"this server issues tokens only for {self.config.resource_url}"
             )
         now = self.clock()
-        self.store.purge(now)
+        await self.store.purge(now)
         request_id = new_token()
-        self.store.add_pending(
+        await self.store.add_pending(
             digest(request_id),
             client.client_id,
             {
@@ -176,7 +177,7 @@ class CekuraOAuthProvider:
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str
     ) -> AuthorizationCode | None:
-        stored = self.store.code(digest(authorization_code))
+        stored = await self.store.code(digest(authorization_code))
         if stored is None or stored.client_id != client.client_id:
             return None
         if stored.used_at is not None:
@@ -184,7 +185,7 @@ class CekuraOAuthProvider:
                 "client %s replayed an authorization code; revoking what it issued",
                 client.client_id,
             )
-            self.store.revoke_grant(stored.grant_id)
+            await self.store.revoke_grant(stored.grant_id)
             return None
         return AuthorizationCode(
             code=authorization_code,
@@ -203,7 +204,7 @@ class CekuraOAuthProvider:
     ) -> OAuthToken:
         now = self.clock()
         access, refresh, rows = self._new_pair(now)
-        if not self.store.redeem_code(
+        if not await self.store.redeem_code(
             digest(authorization_code.code), client.client_id, authorization_code.scopes, rows, now
         ):
             raise TokenError("invalid_grant", "authorization code was already used or has expired")
@@ -214,14 +215,14 @@ class CekuraOAuthProvider:
     async def load_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: str
     ) -> RefreshToken | None:
-        stored = self.store.token(digest(refresh_token), "refresh")
+        stored = await self.store.token(digest(refresh_token), "refresh")
         if stored is None or stored.client_id != client.client_id:
             return None
         if stored.rotated_at is not None:
             log.warning(
                 "client %s replayed a rotated refresh token; revoking the grant", client.client_id
             )
-            self.store.revoke_grant(stored.grant_id)
+            await self.store.revoke_grant(stored.grant_id)
             return None
         if stored.expires_at < self.clock():
             return None
@@ -238,10 +239,10 @@ class CekuraOAuthProvider:
         self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
     ) -> OAuthToken:
         now = self.clock()
-        self.store.purge(now)
+        await self.store.purge(now)
         scopes = granted_scopes(scopes)
         access, refresh, rows = self._new_pair(now)
-        if not self.store.rotate_refresh(digest(refresh_token.token), scopes, rows, now):
+        if not await self.store.rotate_refresh(digest(refresh_token.token), scopes, rows, now):
             raise TokenError("invalid_grant", "refresh token was already used or has expired")
         return self._response(access, refresh, scopes)
 
@@ -250,7 +251,7 @@ class CekuraOAuthProvider:
     async def load_access_token(self, token: str) -> AccessToken | None:
         if not token or len(token) > 200:
             return None
-        stored = self.store.token(digest(token), "access")
+        stored = await self.store.token(digest(token), "access")
         if stored is None or stored.expires_at < self.clock():
             return None
         return AccessToken(
@@ -265,7 +266,7 @@ class CekuraOAuthProvider:
     async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
         """Revoking either token of a grant ends the grant and deletes its key."""
         if token.subject:
-            self.store.revoke_grant(token.subject)
+            await self.store.revoke_grant(token.subject)
             log.info("client %s revoked a grant", token.client_id)
 
     # helpers --------------------------------------------------------------------------------

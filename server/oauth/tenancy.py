@@ -13,8 +13,9 @@ from mcp.server.auth.provider import AccessToken
 from pydantic import SecretStr
 
 from server.oauth.crypto import DecryptError, Keyring
-from server.oauth.store import OAuthStore
 from tools.errors import WorkflowError
+from tools.ledger.oauth import Grant
+from tools.ledger.sqlite_oauth import OAuthStore
 
 
 class TenantKeyError(WorkflowError):
@@ -28,14 +29,25 @@ class Tenant:
 
 
 class TenantKeys:
-    """Resolves an access token to its tenant: `Runtime` calls `resolve` on every tool call."""
+    """Resolves an access token to its tenant: `Runtime` asks on every tool call."""
 
     def __init__(self, store: OAuthStore, keyring: Keyring) -> None:
         self.store = store
         self.keyring = keyring
 
+    async def tenant(self, token: AccessToken) -> Tenant:
+        """The tenant behind `token`, its grant read off the event loop."""
+        grant = await self.store.grant(token.subject) if token.subject else None
+        return self._tenant(grant)
+
     def resolve(self, token: AccessToken) -> Tenant:
-        grant = self.store.grant(token.subject) if token.subject else None
+        """Transitional: `tenant` read on the calling thread, for the synchronous
+        `Runtime.workflow`; goes once the Runtime awaits `tenant`."""
+        grant = self.store.grant_now(token.subject) if token.subject else None
+        return self._tenant(grant)
+
+    def _tenant(self, grant: Grant | None) -> Tenant:
+        """The grant's decrypted key and tenant id, or why the call cannot use it."""
         if grant is None:
             raise TenantKeyError(
                 "This connection has been revoked. Reconnect the connector to sign in again."
