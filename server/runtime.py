@@ -60,7 +60,7 @@ class Runtime:
                     "carries no OAuth access token. Connect through OAuth (claude.ai connector or "
                     "`claude mcp add --transport http`) and sign in."
                 )
-            tenant = self.tenants.resolve(access_token)
+            tenant = await self.tenants.tenant(access_token)
             async with self._building:
                 return await self._tenant_workflow(tenant)
         async with self._building:

@@ -14,8 +14,7 @@ from pydantic import SecretStr
 
 from server.oauth.crypto import DecryptError, Keyring
 from tools.errors import WorkflowError
-from tools.ledger.oauth import Grant
-from tools.ledger.sqlite_oauth import OAuthStore
+from tools.ledger.oauth import Grant, OAuthStorage
 
 
 class TenantKeyError(WorkflowError):
@@ -31,19 +30,13 @@ class Tenant:
 class TenantKeys:
     """Resolves an access token to its tenant: `Runtime` asks on every tool call."""
 
-    def __init__(self, store: OAuthStore, keyring: Keyring) -> None:
+    def __init__(self, store: OAuthStorage, keyring: Keyring) -> None:
         self.store = store
         self.keyring = keyring
 
     async def tenant(self, token: AccessToken) -> Tenant:
         """The tenant behind `token`, its grant read off the event loop."""
         grant = await self.store.grant(token.subject) if token.subject else None
-        return self._tenant(grant)
-
-    def resolve(self, token: AccessToken) -> Tenant:
-        """Transitional: `tenant` read on the calling thread, for the synchronous
-        `Runtime.workflow`; goes once the Runtime awaits `tenant`."""
-        grant = self.store.grant_now(token.subject) if token.subject else None
         return self._tenant(grant)
 
     def _tenant(self, grant: Grant | None) -> Tenant:

@@ -64,24 +64,6 @@ class SqliteFile:
         finally:
             db.close()
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """Transitional: a connection for code not yet moved to `read`."""
-        with self._connect() as db:
-            yield db
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Transitional: an IMMEDIATE transaction for code not yet moved to `write`."""
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
     def read_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` on a fresh connection, on this thread (for start-up work outside any event loop)."""
         try:

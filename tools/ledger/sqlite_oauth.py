@@ -191,11 +191,6 @@ class OAuthStore:
         """A grant (with its encrypted key), or None once revoked or purged."""
         return await self._db.read(lambda db: _grant(db, grant_id))
 
-    def grant_now(self, grant_id: str) -> Grant | None:
-        """Transitional: `grant` on the calling thread, for `TenantKeys.resolve` until the
-        Runtime awaits `TenantKeys.tenant`."""
-        return self._db.read_now(lambda db: _grant(db, grant_id))
-
     async def code(self, code_hash: str) -> Code | None:
         """A code by its hash, used or not."""
         row = await self._db.read(
