@@ -41,8 +41,6 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ),
     ("empty slug", lambda c: c.get_metric("  "), "metric slug"),
     ("history id", lambda c: c.restore_metric(1, 0), "history_id"),
-    ("history id on naming", lambda c: c.name_history_version(1, None, "v1"), "history_id"),
-    ("long version name", lambda c: c.name_history_version(1, 2, "x" * 256), "version_name"),
     ("start metric id", lambda c: c.start_optimisation("12345"), "metric_id"),
     ("empty test set list", lambda c: c.start_optimisation(1, test_set_ids=[]), "test_set_ids"),
     ("bad test set id", lambda c: c.start_optimisation(1, test_set_ids=[5, 0]), "test_set_ids"),

@@ -16,7 +16,6 @@ from tools.cekura import (
     CekuraClient,
     CekuraMalformedResponse,
     CronJob,
-    HistoryEntry,
     Metric,
     MetricSummary,
 )
@@ -295,17 +294,6 @@ async def test_latest_history_id_refuses_to_guess_when_order_and_count_are_unusa
     )
     with pytest.raises(CekuraMalformedResponse, match="newest version cannot be found"):
         await client.latest_history_id(12345)
-
-
-@pytest.mark.parametrize("name", ["pre-optimiser 2026-08-20", None])
-async def test_name_history_version(client, api, name):
-    entry = {**fixtures()["metric_history_page"]["results"][1], "version_name": name}
-    route = api.patch(metric_path(12345) + "history/edit/").respond(json=entry)
-    result = await client.name_history_version(12345, 880002, name)
-    body = sent_json(only_request(route))
-    assert body == {"history_id": 880002, "version_name": name}
-    assert request_errors("PATCH", METRIC + "history/edit/", body) == []
-    assert isinstance(result, HistoryEntry) and result.version_name == name
 
 
 async def test_restore_metric(client, api):

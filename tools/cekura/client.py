@@ -41,7 +41,6 @@ from .errors import (
 )
 from .models import (
     CronJob,
-    HistoryEntry,
     HistoryPage,
     Metric,
     MetricSummary,
@@ -132,9 +131,7 @@ class CekuraClient:
     """One shared HTTP connection pool to Cekura; use `async with` or call `aclose()`.
 
     At most `max_in_flight` requests are on the wire at once (many workflows share one client).
-    `retries` counts every retry this client has made; `last_call_retries` those of the most
-    recent call (meaningful when calls are not concurrent). `sleep` and `clock` exist so tests
-    can run retries and deadlines without waiting.
+    `sleep` and `clock` exist so tests can run retries and deadlines without waiting.
     """
 
     def __init__(
@@ -181,8 +178,6 @@ class CekuraClient:
         self._backoff_max_s = float(backoff_max_s)
         self._sleep = sleep
         self._clock = clock
-        self.retries = 0
-        self.last_call_retries = 0
         self._in_flight = anyio.CapacityLimiter(max_in_flight)
         self._http = httpx.AsyncClient(
             base_url=base,
@@ -232,7 +227,6 @@ class CekuraClient:
     ) -> httpx.Response:
         """One call: attempts, waits and error mapping. Returns a 2xx response."""
         deadline = Deadline(self._deadline_s, self._clock)
-        self.last_call_retries = 0
         attempt = 0
         earlier_outcome_unknown = False
         while True:
@@ -318,8 +312,6 @@ class CekuraClient:
                 attempt + 1,
                 self._max_attempts,
             )
-            self.retries += 1
-            self.last_call_retries += 1
             note_retry()
             await self._sleep(delay)
 
@@ -535,19 +527,6 @@ class CekuraClient:
             )
         last = await self.metric_history(metric_id, page=-(-first.count // size), page_size=size)
         return max([*ids, *(entry.history_id for entry in last.results)])
-
-    async def name_history_version(
-        self, metric_id: int, history_id: int, version_name: str | None
-    ) -> HistoryEntry:
-        """PATCH history/edit to label (or, with None, unlabel) a saved version. Retried."""
-        path = f"{_METRICS}/{_positive_int('metric_id', metric_id)}/history/edit/"
-        if version_name is not None and (
-            not isinstance(version_name, str) or len(version_name) > 255
-        ):
-            raise ValueError("version_name must be text of at most 255 characters, or None")
-        body = {"history_id": _positive_int("history_id", history_id), "version_name": version_name}
-        response = await self._send("PATCH", path, body=body, repeatable=True)
-        return self._model(HistoryEntry, "PATCH", path, self._json("PATCH", path, response))
 
     async def restore_metric(self, metric_id: int, history_id: int) -> Metric:
         """POST restore: put a saved version back live. Retried (same row, same result)."""
