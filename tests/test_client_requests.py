@@ -91,10 +91,10 @@ async def test_base_url_with_a_path_prefix_is_kept():
 async def test_one_connection_pool_is_shared_and_closed_on_exit():
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=[]))
     async with CekuraClient(KEY, BASE, transport=transport) as c:
-        pool = c._http
+        pool = c._transport._http
         await c.list_metrics(project_id=1)
         await c.list_cron_jobs(project_id=1)
-        assert c._http is pool
+        assert c._transport._http is pool
     assert pool.is_closed
 
 
