@@ -6,16 +6,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import pytest_asyncio
 import respx
 
 from tools.cekura import CekuraClient
 
-pytestmark = pytest.mark.anyio
-
 BASE = "https://cekura.example.test"
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def client() -> AsyncIterator[CekuraClient]:
     async with CekuraClient("ck_inputs_key_57721", BASE) as c:
         yield c
@@ -91,6 +90,7 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
 ]
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize(("name", "call", "mentions"), BAD_CALLS, ids=[b[0] for b in BAD_CALLS])
 async def test_bad_arguments_are_refused_before_any_request(client, api, name, call, mentions):
     with pytest.raises(ValueError) as caught:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 import respx
 
 from openapi_schemas import fixtures, request_errors
@@ -20,7 +21,7 @@ from tools.cekura import (
     MetricSummary,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.asyncio
 
 BASE = "https://cekura.example.test"
 KEY = "ck_requests_key_31415"
@@ -32,7 +33,7 @@ async def _no_sleep(seconds: float) -> None:
     raise AssertionError(f"no request in this file should wait ({seconds}s)")
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def client() -> AsyncIterator[CekuraClient]:
     # A trailing slash on the base URL must not produce '//' in request paths.
     async with CekuraClient(KEY, BASE + "/", sleep=_no_sleep, user_agent="tests/1.0") as c:

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 import anyio
 import httpx
 import pytest
+import pytest_asyncio
 import respx
 
 from openapi_schemas import fixtures
@@ -24,7 +25,7 @@ from tools.cekura import (
 )
 from tools.cekura.tally import tally_retries
 
-pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.asyncio
 
 BASE = "https://cekura.example.test"
 KEY = "ck_retries_key_27182"
@@ -57,7 +58,7 @@ def make_client(clock: FakeClock, **options) -> CekuraClient:
     return CekuraClient(KEY, BASE, sleep=clock.sleep, clock=clock.time, **settings)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def client(clock) -> AsyncIterator[CekuraClient]:
     async with make_client(clock) as c:
         yield c
