@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import pytest_asyncio
 import respx
 
 from openapi_schemas import fixtures
@@ -21,7 +22,7 @@ from tools.cekura import (
     CekuraServerError,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.asyncio
 
 BASE = "https://cekura.example.test"
 KEY = "ck_errors_key_16180"
@@ -42,7 +43,7 @@ async def _record(seconds: float) -> None:
     return None
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def client() -> AsyncIterator[CekuraClient]:
     async with CekuraClient(KEY, BASE, sleep=_record, max_attempts=2) as c:
         yield c

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 import respx
 
 from openapi_schemas import fixtures
 from tools.cekura import CekuraClient, PendingProposal
-
-pytestmark = pytest.mark.anyio
 
 BASE = "https://cekura.example.test"
 PROGRESS = "/test_framework/metric-reviews/process_feedbacks_progress/"
@@ -42,7 +41,7 @@ NOT_CLIENT_ENDPOINTS = {
 }
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def client() -> AsyncIterator[CekuraClient]:
     async with CekuraClient("ck_fixture_key_14142", BASE) as c:
         yield c
@@ -60,6 +59,7 @@ def test_every_response_fixture_is_accounted_for():
     assert keys - requests == READ_BY_CLIENT | NOT_CLIENT_ENDPOINTS
 
 
+@pytest.mark.asyncio
 async def test_metric_detail(client, api):
     api.get("/test_framework/v2/metrics/12345/").respond(json=fixtures()["metric_detail"])
     metric = await client.get_metric(12345)
@@ -76,6 +76,7 @@ async def test_metric_detail(client, api):
     assert metric.pending_optimisation_proposal is None
 
 
+@pytest.mark.asyncio
 async def test_metric_detail_with_a_pending_proposal(client, api):
     body = {
         **fixtures()["metric_detail"],
@@ -88,6 +89,7 @@ async def test_metric_detail_with_a_pending_proposal(client, api):
     assert proposal.evaluation_trigger.startswith("Evaluate only if")
 
 
+@pytest.mark.asyncio
 async def test_start_responses(client, api):
     api.post("/test_framework/metric-reviews/process_feedbacks/").respond(
         json=fixtures()["process_feedbacks_start_response"]
@@ -99,6 +101,7 @@ async def test_start_responses(client, api):
     assert await client.run_reviews(12345) == "b7e2d4c1-0a9f-4e3b-8d2c-6f5e4d3c2b1a"
 
 
+@pytest.mark.asyncio
 async def test_optimiser_progress_running(client, api):
     api.get(PROGRESS).respond(json=fixtures()["process_feedbacks_progress_running"])
     progress = await client.get_optimisation_progress("p")
@@ -109,6 +112,7 @@ async def test_optimiser_progress_running(client, api):
     )
 
 
+@pytest.mark.asyncio
 async def test_optimiser_progress_paused(client, api):
     api.get(PROGRESS).respond(json=fixtures()["process_feedbacks_progress_paused"])
     progress = await client.get_optimisation_progress("p")
@@ -127,6 +131,7 @@ async def test_optimiser_progress_paused(client, api):
     assert (second.id, second.kind) == ("q_2", "ambiguous_label")
 
 
+@pytest.mark.asyncio
 async def test_optimiser_progress_success(client, api):
     api.get(PROGRESS).respond(json=fixtures()["process_feedbacks_progress_success"])
     progress = await client.get_optimisation_progress("p")
@@ -144,6 +149,7 @@ async def test_optimiser_progress_success(client, api):
     assert out.unauthorized_label_changes == [] and out.unresolved_samples == []
 
 
+@pytest.mark.asyncio
 async def test_optimiser_progress_code_flip(client, api):
     body = fixtures()["process_feedbacks_progress_success_code_flip"]
     api.get(PROGRESS).respond(json=body)
@@ -155,6 +161,7 @@ async def test_optimiser_progress_code_flip(client, api):
     assert out.improved_metric_description == fixtures()["metric_detail"]["description"]
 
 
+@pytest.mark.asyncio
 async def test_optimiser_progress_flat_variant(client, api):
     api.get(PROGRESS).respond(json=fixtures()["process_feedbacks_progress_success_flat_variant"])
     progress = await client.get_optimisation_progress("p")
@@ -162,6 +169,7 @@ async def test_optimiser_progress_flat_variant(client, api):
     assert progress.output is not None and progress.output.new_score.num_correct == 2
 
 
+@pytest.mark.asyncio
 async def test_optimiser_progress_error(client, api):
     api.get(PROGRESS).respond(json=fixtures()["process_feedbacks_progress_error"])
     progress = await client.get_optimisation_progress("p")
@@ -169,6 +177,7 @@ async def test_optimiser_progress_error(client, api):
     assert progress.error == "No metric reviews with feedback found for this metric's Lab."
 
 
+@pytest.mark.asyncio
 async def test_run_reviews_progress_running(client, api):
     api.get(RUN_PROGRESS).respond(json=fixtures()["run_reviews_progress_running"])
     progress = await client.get_run_reviews_progress("r")
@@ -181,6 +190,7 @@ async def test_run_reviews_progress_running(client, api):
     ) == ("running", 2, 1, 0, None)
 
 
+@pytest.mark.asyncio
 async def test_run_reviews_progress_completed(client, api):
     api.get(RUN_PROGRESS).respond(json=fixtures()["run_reviews_progress_completed"])
     progress = await client.get_run_reviews_progress("r")
@@ -188,6 +198,7 @@ async def test_run_reviews_progress_completed(client, api):
     assert [r.actual_value for r in progress.metric.reviews] == [5, 0]
 
 
+@pytest.mark.asyncio
 async def test_run_reviews_progress_failed(client, api):
     api.get(RUN_PROGRESS).respond(json=fixtures()["run_reviews_progress_failed"])
     progress = await client.get_run_reviews_progress("r")
@@ -198,6 +209,7 @@ async def test_run_reviews_progress_failed(client, api):
     )
 
 
+@pytest.mark.asyncio
 async def test_history_page(client, api):
     api.get("/test_framework/v2/metrics/12345/history/").respond(
         json=fixtures()["metric_history_page"]
@@ -215,6 +227,7 @@ async def test_history_page(client, api):
     assert newest.history_user == {"id": 77, "name": "Ops Bot", "email": "ops-bot@example.com"}
 
 
+@pytest.mark.asyncio
 async def test_cron_job(client, api):
     api.get("/schedules/v1/metric-optimiser-cron-jobs/").respond(
         json=[fixtures()["metric_optimiser_cron_job"]]

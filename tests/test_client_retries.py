@@ -11,6 +11,7 @@ from email.utils import format_datetime
 import anyio
 import httpx
 import pytest
+import pytest_asyncio
 import respx
 
 from openapi_schemas import fixtures
@@ -22,8 +23,9 @@ from tools.cekura import (
     CekuraServerError,
     CekuraTransportError,
 )
+from tools.cekura.tally import tally_retries
 
-pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.asyncio
 
 BASE = "https://cekura.example.test"
 KEY = "ck_retries_key_27182"
@@ -56,7 +58,7 @@ def make_client(clock: FakeClock, **options) -> CekuraClient:
     return CekuraClient(KEY, BASE, sleep=clock.sleep, clock=clock.time, **settings)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def client(clock) -> AsyncIterator[CekuraClient]:
     async with make_client(clock) as c:
         yield c
@@ -83,10 +85,11 @@ async def test_get_is_retried_on_503_then_succeeds(client, clock, api):
             httpx.Response(200, json=metric_json()),
         ]
     )
-    metric = await client.get_metric(12345)
+    with tally_retries() as tally:
+        metric = await client.get_metric(12345)
     assert metric.id == 12345
     assert route.call_count == 3
-    assert client.retries == 2 and client.last_call_retries == 2
+    assert tally.count == 2
     # capped exponential backoff with jitter: between half and all of 0.5 s, then of 1 s
     assert len(clock.waits) == 2
     assert 0.25 <= clock.waits[0] <= 0.5
@@ -119,9 +122,10 @@ async def test_get_is_retried_on_each_transient_status(client, api, status):
 )
 async def test_get_is_retried_on_connection_failures(client, api, failure):
     route = api.get(METRIC).mock(side_effect=[failure, httpx.Response(200, json=metric_json())])
-    await client.get_metric(12345)
+    with tally_retries() as tally:
+        await client.get_metric(12345)
     assert route.call_count == 2
-    assert client.retries == 1
+    assert tally.count == 1
 
 
 async def test_get_gives_up_after_max_attempts_of_connection_failures(clock, api):
@@ -278,7 +282,7 @@ async def test_retries_are_logged_as_warnings(client, api, caplog):
     assert "retrying" in warnings[0].getMessage() and METRIC in warnings[0].getMessage()
 
 
-async def test_retry_counter_accumulates_across_calls(client, api):
+async def test_retry_tally_accumulates_across_calls(client, api):
     api.get(METRIC).mock(
         side_effect=[
             httpx.Response(503),
@@ -286,10 +290,12 @@ async def test_retry_counter_accumulates_across_calls(client, api):
             httpx.Response(200, json=metric_json()),
         ]
     )
-    await client.get_metric(12345)
-    await client.get_metric(12345)
-    assert client.retries == 1
-    assert client.last_call_retries == 0
+    with tally_retries() as both:
+        await client.get_metric(12345)
+        with tally_retries() as last:
+            await client.get_metric(12345)
+    assert both.count == 1
+    assert last.count == 0
 
 
 # ---------------------------------------------------------------- calls that are never repeated
@@ -306,10 +312,10 @@ async def test_retry_counter_accumulates_across_calls(client, api):
 class TestJobStartsAreNeverRepeated:
     async def test_503_raises_server_error_at_once(self, client, clock, api, path, call):
         route = api.post(path).respond(503)
-        with pytest.raises(CekuraServerError) as caught:
+        with tally_retries() as tally, pytest.raises(CekuraServerError) as caught:
             await call(client)
         assert route.call_count == 1
-        assert clock.waits == [] and client.retries == 0
+        assert clock.waits == [] and tally.count == 0
         assert "may or may not have acted" in str(caught.value)
 
     async def test_read_timeout_means_outcome_unknown(self, client, api, path, call):

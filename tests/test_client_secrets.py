@@ -13,8 +13,6 @@ import respx
 
 from tools.cekura import CekuraClient, CekuraError
 
-pytestmark = pytest.mark.anyio
-
 BASE = "https://cekura.example.test"
 KEY = "sk-live-ZEBRA-7f3a9c1e5b2d"
 METRIC = "/test_framework/v2/metrics/12345/"
@@ -111,6 +109,7 @@ SCENARIOS: list[Scenario] = [
 ]
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("name", "method", "answer", "call"), SCENARIOS, ids=[s[0] for s in SCENARIOS]
 )
@@ -135,6 +134,7 @@ async def test_key_never_appears_in_errors_or_logs(caplog, name, method, answer,
     assert KEY not in caplog.text
 
 
+@pytest.mark.asyncio
 async def test_echoed_key_is_replaced_not_dropped():
     with respx.mock(base_url=BASE) as api:
         api.get(METRIC).respond(401, json={"detail": f"Invalid API key '{KEY}'"})
@@ -144,6 +144,7 @@ async def test_echoed_key_is_replaced_not_dropped():
     assert "Invalid API key '[redacted]'" in str(caught.value)
 
 
+@pytest.mark.asyncio
 async def test_client_repr_hides_the_key():
     async with CekuraClient(KEY, BASE) as client:
         assert KEY not in repr(client) and KEY not in str(client)

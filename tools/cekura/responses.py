@@ -1,4 +1,5 @@
-"""Reading Cekura's answers: JSON bodies, typed errors, and short safe excerpts of anything else.
+"""Reading Cekura's answers: JSON bodies and typed models (`Reply`), typed errors, and short safe
+excerpts of anything else.
 
 Every text that ends up in an exception passes through a `redact` function supplied by the client,
 so the API key never appears even if Cekura (or a proxy) echoes it back.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -25,6 +28,8 @@ from .errors import (
     CekuraServerError,
 )
 from .retry import parse_retry_after
+
+log = logging.getLogger("cekura_optimise.client")
 
 Redact = Callable[[str], str]
 M = TypeVar("M", bound=BaseModel)
@@ -241,3 +246,73 @@ def to_model(cls: type[M], data: Any, *, method: str, path: str, redact: Redact)
         return cls.model_validate(data)
     except ValidationError as exc:
         raise malformed(method, path, validation_problem(exc), redact=redact) from None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A 2xx answer to one call, with the readers that turn its body into typed values."""
+
+    method: str
+    path: str
+    response: httpx.Response
+    redact: Redact
+
+    def json(self) -> Any:
+        """The JSON body; `CekuraMalformedResponse` when it is empty or not JSON."""
+        try:
+            return decode_json(self.response.content)
+        except NotJSON as exc:
+            problem = "empty body" if str(exc) == "empty body" else "not valid JSON"
+            raise malformed(
+                self.method, self.path, problem, content=self.response.content, redact=self.redact
+            ) from None
+
+    def optional_json(self) -> Any:
+        """For answers whose body is undocumented: empty (None) or any JSON is fine, HTML is not."""
+        if not self.response.content.strip():
+            return None
+        return self.json()
+
+    def parse(self, cls: type[M], data: Any) -> M:
+        """`data` (part of this answer) as a `cls`, or a readable malformed-response error."""
+        return to_model(cls, data, method=self.method, path=self.path, redact=self.redact)
+
+    def model(self, cls: type[M]) -> M:
+        """The body as one `cls`."""
+        return self.parse(cls, self.json())
+
+    def models(self, cls: type[M]) -> list[M]:
+        """The body as a bare array of `cls`; a paginated `{results: [...]}` is tolerated."""
+        data = self.json()
+        if isinstance(data, dict) and isinstance(data.get("results"), list):
+            data = data["results"]
+        if not isinstance(data, list):
+            problem = f"expected a JSON array, got {type(data).__name__}"
+            raise malformed(self.method, self.path, problem, redact=self.redact)
+        return [self.parse(cls, item) for item in data]
+
+    def progress_id(self) -> str:
+        """`{"progress_id": ...}` of a job start, with `job_id` accepted as a fallback (§3.1)."""
+        data = self.json()
+        if isinstance(data, dict):
+            for key in ("progress_id", "job_id"):
+                value = data.get(key)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    value = str(value)
+                if isinstance(value, str) and value.strip():
+                    log.debug("%s %s: progress_id %s", self.method, self.path, value.strip())
+                    return value.strip()
+        raise malformed(self.method, self.path, "no progress_id in the answer", redact=self.redact)
+
+    def progress(self, parse: Callable[[Any], M]) -> M:
+        """The body read by a progress parser, its failure reported against this call."""
+        try:
+            return parse(self.json())
+        except CekuraMalformedResponse as exc:
+            raise malformed(
+                self.method,
+                self.path,
+                exc.message.removeprefix("progress body could not be read: "),
+                content=exc.body_excerpt,
+                redact=self.redact,
+            ) from None
