@@ -6,7 +6,7 @@ duplicated; a start whose outcome is unknown is never repeated blindly.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from tools.cekura.errors import (
     CekuraError,
@@ -14,8 +14,9 @@ from tools.cekura.errors import (
 )
 from tools.cekura.models import Metric, OptimiserProgress, Question
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError, check_metric_id
+from tools.errors import WorkflowError
 from tools.explain import explain
+from tools.inputs import MaxWaitS, MetricId, OnQuestions, TestSetIds, check
 from tools.ledger.sqlite import ProposalRow, RunRow
 from tools.live_metric import read_metric
 from tools.polling.loop import poll_until
@@ -27,30 +28,6 @@ from tools.proposals.view import proposal_view
 from tools.results import OptimiseResult
 from tools.single_flight import resolve_held_run, start_run
 from tools.untrusted import bound, quote_untrusted
-
-OnQuestions = Literal["stop", "skip"]
-MAX_WAIT_LIMIT_S = 6 * 3600
-MAX_TEST_SETS = 1000
-
-
-def _check_inputs(
-    metric_id: int, test_set_ids: list[int] | None, on_questions: str, max_wait_s: float
-) -> list[int] | None:
-    check_metric_id(metric_id)
-    if on_questions not in ("stop", "skip"):
-        raise WorkflowError(f"on_questions must be 'stop' or 'skip', got {on_questions!r}.")
-    if not 0 < max_wait_s <= MAX_WAIT_LIMIT_S:
-        raise WorkflowError(f"max_wait_s must be above 0 and at most {MAX_WAIT_LIMIT_S}.")
-    if test_set_ids is None:
-        return None
-    if not test_set_ids:
-        raise WorkflowError("test_set_ids is empty; leave it out to use every test set in the Lab.")
-    if len(test_set_ids) > MAX_TEST_SETS:
-        raise WorkflowError(f"test_set_ids holds more than {MAX_TEST_SETS} ids.")
-    for ts in test_set_ids:
-        if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0:
-            raise WorkflowError(f"test_set_ids must be positive whole numbers, got {ts!r}.")
-    return sorted(set(test_set_ids))
 
 
 @reports_retries
@@ -65,7 +42,10 @@ async def optimise_metric(
     progress: ProgressFn | None = None,
 ) -> OptimiseResult:
     """Start (or resume) an optimisation of `metric_id` and wait for its proposal, up to `max_wait_s`."""
-    test_set_ids = _check_inputs(metric_id, test_set_ids, on_questions, max_wait_s)
+    metric_id = check(MetricId, metric_id, "metric_id")
+    test_set_ids = check(TestSetIds | None, test_set_ids, "test_set_ids")
+    on_questions = check(OnQuestions, on_questions, "on_questions")
+    max_wait_s = check(MaxWaitS, max_wait_s, "max_wait_s")
     report = Reporter(progress)
     started = wf.clock.now()
     metric = await read_metric(wf, metric_id)
