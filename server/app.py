@@ -148,7 +148,8 @@ async def _call(ctx: Context, work: Callable[[Any, Any], Awaitable[T]]) -> T:
         await ctx.report_progress(value, total, message)
 
     try:
-        result = await work(live.workflow(get_access_token()), progress)
+        async with live.using(get_access_token()) as workflow:
+            result = await work(workflow, progress)
     except (WorkflowError, CekuraError) as exc:
         raise ToolError(_error_text(exc, own_key=live.multi_tenant)) from None
     except LedgerUnavailable as exc:
