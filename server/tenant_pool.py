@@ -51,9 +51,6 @@ class TenantPool:
         self._clock = clock or SystemClock()
         self._open: OrderedDict[str, _Entry] = OrderedDict()
 
-    def __len__(self) -> int:
-        return len(self._open)
-
     def get(self, tenant: Tenant) -> Workflow:
         """The tenant's Workflow, made if needed; the caller holds no claim on it."""
         return self._entry(tenant).workflow

@@ -135,6 +135,7 @@ HistoryId = Annotated[
 
 @lru_cache
 def _adapter(kind: Any) -> TypeAdapter[Any]:
+    """One validator per type, built once (building one takes longer than validating)."""
     return TypeAdapter(kind)
 
 
