@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-MAX_IDS = 100
+from tools.errors import WorkflowError
+from tools.inputs import MetricIds, check
 
 
-def parse_metric_ids(text: str) -> list[int]:
-    """'101, 102 103' → [101, 102, 103]; a clear ValueError for anything else."""
-    parts = [p for p in text.replace(",", " ").split() if p]
-    if not parts:
-        raise ValueError("metric_ids is empty: give metric ids such as 101,102.")
-    if len(parts) > MAX_IDS:
-        raise ValueError(f"at most {MAX_IDS} metric ids at once, got {len(parts)}.")
-    ids: list[int] = []
-    for part in parts:
-        if not part.isdigit() or not 0 < int(part) < 2**31:
-            raise ValueError(f"{part!r} is not a metric id (a positive whole number).")
-        ids.append(int(part))
-    return list(dict.fromkeys(ids))
+def parse_metric_ids(text: str, name: str = "metric_ids") -> list[int]:
+    """'101, 102 103' → [101, 102, 103] by the shared MetricIds rules; a ValueError naming `name`
+    (the prompt's argument, or the CLI's flag) for anything else."""
+    try:
+        return check(MetricIds, text.replace(",", " ").split(), name, from_text=True)
+    except WorkflowError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def template(apply: bool) -> str:

@@ -51,8 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     common(run)
     run.add_argument("--metrics", required=True, help="comma-separated metric ids, e.g. 101,102")
     run.add_argument("--apply", action="store_true", help="apply proposals through the guard")
-    run.add_argument("--on-questions", choices=["stop", "skip"], default="stop")
-    run.add_argument("--max-wait", type=float, default=1500, help="seconds per metric")
+    run.add_argument(
+        "--on-questions", default="stop", help="stop or skip: what to do when a run asks questions"
+    )
+    run.add_argument("--max-wait", default=1500, help="seconds per metric")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--diffs", action="store_true", help="also print the proposed diffs")
 

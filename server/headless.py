@@ -12,6 +12,7 @@ from server.report import exit_code, render_plain, render_rich
 from server.runtime import Runtime
 from server.settings import Settings
 from tools.errors import WorkflowError, ledger_failure_text
+from tools.inputs import MaxWaitS, OnQuestions, check
 from tools.ledger import LedgerUnavailable
 
 FAILED = 1
@@ -19,16 +20,25 @@ USAGE_ERROR = 2
 
 
 def run_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Parse the ids, run optimise_metrics once, print the report; 0 ok, 1 failures, 2 usage."""
+    """Check the flags, run optimise_metrics once, print the report; 0 ok, 1 failures, 2 usage."""
     try:
-        ids = parse_metric_ids(args.metrics)
-    except ValueError as exc:
-        print(f"cekura-optimise run: --metrics: {exc}", file=sys.stderr)
+        ids = parse_metric_ids(args.metrics, "--metrics")
+        on_questions = check(OnQuestions, args.on_questions, "--on-questions", from_text=True)
+        max_wait_s = check(MaxWaitS, args.max_wait, "--max-wait", from_text=True)
+    except (ValueError, WorkflowError) as exc:
+        print(f"cekura-optimise run: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    return anyio.run(_run, settings, ids, args)
+    return anyio.run(_run, settings, args, ids, on_questions, max_wait_s)
 
 
-async def _run(settings: Settings, ids: list[int], args: argparse.Namespace) -> int:
+async def _run(
+    settings: Settings,
+    args: argparse.Namespace,
+    ids: list[int],
+    on_questions: OnQuestions,
+    max_wait_s: float,
+) -> int:
+    """Run the routine with a status line on a terminal, then print the report in the chosen form."""
     from tools.workflows.routine import optimise_metrics
 
     runtime = Runtime(settings)
@@ -52,8 +62,8 @@ async def _run(settings: Settings, ids: list[int], args: argparse.Namespace) -> 
             workflow,
             ids,
             apply=args.apply,
-            on_questions=args.on_questions,
-            max_wait_s=args.max_wait,
+            on_questions=on_questions,
+            max_wait_s=max_wait_s,
             progress=progress,
         )
     except WorkflowError as exc:

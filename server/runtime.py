@@ -4,20 +4,24 @@ The client is made at first use, so a missing key is a clear error on the first 
 than a crash at start-up; `--sandbox` swaps the network for the in-process sandbox.
 
 In OAuth mode (`tenants` given) there is no shared key: each tool call names its caller's access
-token, and the Runtime keeps one Workflow per tenant (their own client with their own key, their
-own ledger under `<state dir>/tenants/<tenant id>/`), made at the tenant's first call and closed at
-shutdown. Without a token in that mode there is no workflow at all.
+token, and the Runtime keeps a Workflow per tenant (their own client with their own key, their
+own ledger under `<state dir>/tenants/<tenant id>/`), made at the tenant's first call and closed
+when idle or when too many are open (see `TenantPool`), or at shutdown. Without a token in that
+mode there is no workflow at all.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
 
 from server.settings import Settings
+from server.tenant_pool import TenantPool
 from tools.errors import WorkflowError
 
 if TYPE_CHECKING:
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
     from server.oauth.tenancy import Tenant, TenantKeys
     from tools.cekura.client import CekuraClient
+    from tools.clock import Clock
     from tools.context import Policy, Workflow
     from tools.ledger import Ledger
     from tools.polling.schedule import PollPolicy
@@ -36,12 +41,19 @@ SANDBOX_URL = "http://sandbox.cekura.invalid"
 class Runtime:
     """Holds what the server's tools share for the life of the process."""
 
-    def __init__(self, settings: Settings, tenants: TenantKeys | None = None) -> None:
+    def __init__(
+        self, settings: Settings, tenants: TenantKeys | None = None, *, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
         self.tenants = tenants
         self._client: CekuraClient | None = None
         self._workflow: Workflow | None = None
-        self._tenant_workflows: dict[str, Workflow] = {}
+        self._tenant_pool = TenantPool(
+            self._tenant_workflow,
+            max_open=settings.tenant_clients,
+            idle_s=settings.tenant_idle_s,
+            clock=clock,
+        )
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.sandbox_state = None
         self._building = anyio.Lock()
@@ -52,39 +64,50 @@ class Runtime:
         return self.tenants is not None
 
     async def workflow(self, access_token: AccessToken | None = None) -> Workflow:
-        """The Workflow for this call: the shared one, or in OAuth mode the token owner's."""
+        """The Workflow for this call: the shared one, or in OAuth mode the token owner's (which
+        may be closed once idle: a tool call holds it through `using`)."""
         if self.tenants is not None:
-            if access_token is None:
-                raise WorkflowError(
-                    "This server runs each call with the caller's own Cekura key, and this call "
-                    "carries no OAuth access token. Connect through OAuth (claude.ai connector or "
-                    "`claude mcp add --transport http`) and sign in."
-                )
-            tenant = await self.tenants.tenant(access_token)
-            async with self._building:
-                return await self._tenant_workflow(tenant)
+            return await self._tenant_pool.get(await self._tenant(self.tenants, access_token))
         async with self._building:
             if self._workflow is None:
                 self._workflow = await self._build()
         return self._workflow
+
+    @asynccontextmanager
+    async def using(self, access_token: AccessToken | None = None) -> AsyncIterator[Workflow]:
+        """The Workflow for one tool call, kept open until the call ends."""
+        if self.tenants is None:
+            yield await self.workflow()
+            return
+        tenant = await self._tenant(self.tenants, access_token)
+        async with self._tenant_pool.using(tenant) as workflow:
+            yield workflow
+
+    @staticmethod
+    async def _tenant(tenants: TenantKeys, access_token: AccessToken | None) -> Tenant:
+        """Whose key this call runs with; OAuth mode never falls back to a shared key."""
+        if access_token is None:
+            raise WorkflowError(
+                "This server runs each call with the caller's own Cekura key, and this call "
+                "carries no OAuth access token. Connect through OAuth (claude.ai connector or "
+                "`claude mcp add --transport http`) and sign in."
+            )
+        return await tenants.tenant(access_token)
 
     def tenant_ledger_path(self, tenant_id: str) -> Path:
         """Each tenant's own ledger, beside the shared database."""
         return self.settings.ledger_path().parent / "tenants" / tenant_id / "ledger.sqlite3"
 
     async def _tenant_workflow(self, tenant: Tenant) -> Workflow:
-        workflow = self._tenant_workflows.get(tenant.id)
-        if workflow is None:
-            from tools.cekura.client import CekuraClient
-            from tools.context import Workflow
-            from tools.ledger import open_ledger
+        """A new Workflow for a tenant: their key, their ledger."""
+        from tools.cekura.client import CekuraClient
+        from tools.context import Workflow
+        from tools.ledger import open_ledger
 
-            client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
-            ledger = open_ledger(self.tenant_ledger_path(tenant.id))
-            policy = await self._policy(ledger)
-            workflow = Workflow(client=client, ledger=ledger, policy=policy)
-            self._tenant_workflows[tenant.id] = workflow
-        return workflow
+        client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
+        ledger = open_ledger(self.tenant_ledger_path(tenant.id))
+        policy = await self._policy(ledger)
+        return Workflow(client=client, ledger=ledger, policy=policy)
 
     async def _policy(self, ledger: Ledger, **overrides: object) -> Policy:
         """The settings' policy; optimiser polling starts from the run times the ledger saw, so a
@@ -142,9 +165,7 @@ class Runtime:
         """Close the HTTP clients and any temporary state."""
         if self._client is not None:
             await self._client.aclose()
-        for workflow in self._tenant_workflows.values():
-            await workflow.client.aclose()
-        self._tenant_workflows.clear()
+        await self._tenant_pool.aclose()
         if self._tempdir is not None:
             self._tempdir.cleanup()
 

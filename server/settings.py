@@ -55,15 +55,22 @@ class Settings(BaseModel):
     http_token: SecretStr | None = None
     eval_budget: int = 100
     unknown_start_window_s: float = 1800.0
+    tenant_clients: int = 100
+    tenant_idle_s: float = 600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read CEKURA_API_KEY, CEKURA_BASE_URL, CEKURA_OPTIMISE_STATE_DIR, CEKURA_OPTIMISE_READ_ONLY,
-        CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET and
-        CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S; `overrides` (flags) win."""
+        CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET,
+        CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S, CEKURA_OPTIMISE_TENANT_CLIENTS and
+        CEKURA_OPTIMISE_TENANT_IDLE_S; `overrides` (flags) win."""
         env = os.environ if env is None else env
         budget = _number(env, "CEKURA_OPTIMISE_EVAL_BUDGET", 100, whole=True)
         window = _number(env, "CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S", 1800)
+        tenant_clients = _number(env, "CEKURA_OPTIMISE_TENANT_CLIENTS", 100, whole=True)
+        if tenant_clients < 1:
+            raise SettingsError("CEKURA_OPTIMISE_TENANT_CLIENTS must be 1 or more.")
+        tenant_idle_s = _number(env, "CEKURA_OPTIMISE_TENANT_IDLE_S", 600)
         values: dict[str, object] = {
             "api_key": env.get("CEKURA_API_KEY") or None,
             "base_url": (env.get("CEKURA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
@@ -72,6 +79,8 @@ class Settings(BaseModel):
             "http_token": env.get("CEKURA_OPTIMISE_HTTP_TOKEN") or None,
             "eval_budget": budget,
             "unknown_start_window_s": window,
+            "tenant_clients": tenant_clients,
+            "tenant_idle_s": tenant_idle_s,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         base_url = str(values["base_url"])

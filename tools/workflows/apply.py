@@ -10,8 +10,9 @@ import anyio
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import Metric
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError, check_metric_id
+from tools.errors import WorkflowError
 from tools.explain import explain
+from tools.inputs import MaxBroken, MetricId, ProposalId, check
 from tools.ledger.models import ApplyRow, ProposalRow
 from tools.live_metric import read_metric
 from tools.progress import ProgressFn, Reporter
@@ -26,14 +27,10 @@ from tools.writes.rescore import RescoreOutcome, rescore
 from tools.writes.restore import restore_after_regression
 from tools.writes.settle import await_other_apply, regressed_live_result, report_interrupted
 
-MAX_BROKEN_LIMIT = 10_000
-
 
 async def find_proposal(wf: Workflow, metric_id: int, proposal_id: str | None) -> ProposalRow:
     """The named proposal, or the metric's newest; a clear error when there is none."""
     if proposal_id is not None:
-        if not isinstance(proposal_id, str) or len(proposal_id) > 64:
-            raise WorkflowError("proposal_id must be an id such as 'prop_1a2b3c4d5e6f'.")
         proposal = await wf.ledger.proposal(proposal_id)
         if proposal is None:
             raise WorkflowError(
@@ -64,11 +61,9 @@ async def apply_if_not_regressed(
     progress: ProgressFn | None = None,
 ) -> ApplyResult:
     """Write the proposal only if it is safe, then re-score and restore on regression."""
-    check_metric_id(metric_id)
-    if isinstance(max_broken, bool) or not isinstance(max_broken, int):
-        raise WorkflowError("max_broken must be a whole number.")
-    if not 0 <= max_broken <= MAX_BROKEN_LIMIT:
-        raise WorkflowError(f"max_broken must be between 0 and {MAX_BROKEN_LIMIT}.")
+    metric_id = check(MetricId, metric_id, "metric_id")
+    proposal_id = check(ProposalId | None, proposal_id, "proposal_id")
+    max_broken = check(MaxBroken, max_broken, "max_broken")
     if wf.policy.read_only:
         return ApplyResult(
             metric_id=metric_id,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError, check_metric_id
+from tools.errors import WorkflowError
 from tools.explain import explain
+from tools.inputs import MetricId, check
 from tools.results import CancelResult
 
 
 @reports_retries
 async def cancel_optimisation(wf: Workflow, metric_id: int) -> CancelResult:
     """Ask Cekura to cancel the run holding the metric's slot, then free the slot."""
-    check_metric_id(metric_id)
+    metric_id = check(MetricId, metric_id, "metric_id")
     if wf.policy.read_only:
         raise WorkflowError(
             "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); cancel refused and "

@@ -6,8 +6,9 @@ from __future__ import annotations
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.cekura.models import Metric, OptimiserOutput, PendingProposal
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError, check_metric_id
+from tools.errors import WorkflowError
 from tools.explain import explain
+from tools.inputs import MetricId, ProgressId, ProposalId, check
 from tools.live_metric import read_metric
 from tools.proposals.evidence import Evidence, evidence_for
 from tools.proposals.fingerprint import metric_fingerprint
@@ -21,12 +22,11 @@ async def diff_proposal(
     wf: Workflow, metric_id: int, *, proposal_id: str | None = None, progress_id: str | None = None
 ) -> DiffResult:
     """Show what applying would change now; `stale` when the metric moved since the proposal."""
-    check_metric_id(metric_id)
+    metric_id = check(MetricId, metric_id, "metric_id")
+    proposal_id = check(ProposalId | None, proposal_id, "proposal_id")
+    progress_id = check(ProgressId | None, progress_id, "progress_id")
     if proposal_id is not None and progress_id is not None:
         raise WorkflowError("Give proposal_id or progress_id, not both.")
-    for name, value in (("proposal_id", proposal_id), ("progress_id", progress_id)):
-        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 64):
-            raise WorkflowError(f"{name} must be a non-empty id of at most 64 characters.")
     metric = await read_metric(wf, metric_id)
     if progress_id is not None:
         return await _from_progress(wf, metric, progress_id)

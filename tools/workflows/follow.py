@@ -5,13 +5,14 @@ The second half of optimise_metric."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.cekura.models import Metric, OptimiserProgress, Question
 from tools.context import Workflow
 from tools.errors import WorkflowError
 from tools.explain import explain
+from tools.inputs import OnQuestions
 from tools.ledger.models import ProposalRow, RunRow, new_proposal
 from tools.live_metric import read_metric
 from tools.polling.loop import PollOutcome, poll_until
@@ -23,7 +24,6 @@ from tools.proposals.view import proposal_view
 from tools.results import OptimiseResult, ProposalView
 from tools.untrusted import bound, quote_untrusted
 
-OnQuestions = Literal["stop", "skip"]
 KEPT = " The run is kept; calling optimise_metric again resumes it."
 
 

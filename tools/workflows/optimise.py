@@ -7,8 +7,6 @@ outcome is in `follow.py`.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import anyio
 
 from tools.cekura.errors import (
@@ -19,8 +17,9 @@ from tools.cekura.errors import (
 )
 from tools.cekura.models import Metric
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError, check_metric_id
+from tools.errors import WorkflowError
 from tools.explain import explain
+from tools.inputs import MaxWaitS, MetricId, OnQuestions, TestSetIds, check
 from tools.ledger.models import RunRow
 from tools.live_metric import read_metric
 from tools.progress import ProgressFn, Reporter
@@ -28,30 +27,6 @@ from tools.proposals.fingerprint import labels_fingerprint, metric_fingerprint
 from tools.results import OptimiseResult
 from tools.workflows.follow import follow_run
 from tools.writes.hold import resolve_held_run, unknown_start_message
-
-OnQuestions = Literal["stop", "skip"]
-MAX_WAIT_LIMIT_S = 6 * 3600
-MAX_TEST_SETS = 1000
-
-
-def _check_inputs(
-    metric_id: int, test_set_ids: list[int] | None, on_questions: str, max_wait_s: float
-) -> list[int] | None:
-    check_metric_id(metric_id)
-    if on_questions not in ("stop", "skip"):
-        raise WorkflowError(f"on_questions must be 'stop' or 'skip', got {on_questions!r}.")
-    if not 0 < max_wait_s <= MAX_WAIT_LIMIT_S:
-        raise WorkflowError(f"max_wait_s must be above 0 and at most {MAX_WAIT_LIMIT_S}.")
-    if test_set_ids is None:
-        return None
-    if not test_set_ids:
-        raise WorkflowError("test_set_ids is empty; leave it out to use every test set in the Lab.")
-    if len(test_set_ids) > MAX_TEST_SETS:
-        raise WorkflowError(f"test_set_ids holds more than {MAX_TEST_SETS} ids.")
-    for ts in test_set_ids:
-        if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0:
-            raise WorkflowError(f"test_set_ids must be positive whole numbers, got {ts!r}.")
-    return sorted(set(test_set_ids))
 
 
 @reports_retries
@@ -66,7 +41,10 @@ async def optimise_metric(
     progress: ProgressFn | None = None,
 ) -> OptimiseResult:
     """Start (or resume) an optimisation of `metric_id` and wait for its proposal, up to `max_wait_s`."""
-    test_set_ids = _check_inputs(metric_id, test_set_ids, on_questions, max_wait_s)
+    metric_id = check(MetricId, metric_id, "metric_id")
+    test_set_ids = check(TestSetIds | None, test_set_ids, "test_set_ids")
+    on_questions = check(OnQuestions, on_questions, "on_questions")
+    max_wait_s = check(MaxWaitS, max_wait_s, "max_wait_s")
     report = Reporter(progress)
     started = wf.clock.now()
     metric = await read_metric(wf, metric_id)

@@ -10,30 +10,11 @@ from tools.cekura.errors import (
     CekuraServerError,
 )
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError, check_metric_id
+from tools.errors import WorkflowError
 from tools.explain import explain
+from tools.inputs import Answers, MetricId, check
 from tools.ledger.models import RunRow
 from tools.results import AnswerResult
-
-MAX_ANSWERS = 100
-MAX_ANSWER_CHARS = 2000
-
-
-def _check_answers(answers: object) -> dict[str, str | None]:
-    if not isinstance(answers, dict) or not answers:
-        raise WorkflowError(
-            "answers must map each question id to an answer (text), or to null to skip it."
-        )
-    if len(answers) > MAX_ANSWERS:
-        raise WorkflowError(f"answers holds more than {MAX_ANSWERS} entries.")
-    for key, value in answers.items():
-        if not isinstance(key, str) or not key or len(key) > 200:
-            raise WorkflowError(f"question id {key!r} is not a valid id.")
-        if value is not None and (not isinstance(value, str) or len(value) > MAX_ANSWER_CHARS):
-            raise WorkflowError(
-                f"the answer to {key} must be text up to {MAX_ANSWER_CHARS} characters, or null."
-            )
-    return {k: (v if v is None or v.strip() else None) for k, v in answers.items()}
 
 
 @reports_retries
@@ -41,8 +22,8 @@ async def answer_optimiser_questions(
     wf: Workflow, metric_id: int, answers: dict[str, str | None]
 ) -> AnswerResult:
     """Send the answers for the metric's paused run; `None` (or empty text) skips a question."""
-    check_metric_id(metric_id)
-    answers = _check_answers(answers)
+    metric_id = check(MetricId, metric_id, "metric_id")
+    answers = check(Answers, answers, "answers")
     run = await wf.ledger.inflight_run(metric_id)
     if run is None or not run.progress_id:
         raise WorkflowError(

@@ -8,8 +8,9 @@ import anyio
 
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError, check_metric_id
+from tools.errors import WorkflowError
 from tools.explain import explain
+from tools.inputs import HistoryId, MetricId, check
 from tools.ledger.models import REVERTIBLE, ApplyRow
 from tools.progress import ProgressFn, Reporter
 from tools.proposals.mapping import patch_matches
@@ -18,8 +19,6 @@ from tools.writes.hold import WriteHold, call_owner
 from tools.writes.rescore import rescore
 from tools.writes.restore import RestoreSent, send_restore
 from tools.writes.settle import settle_interrupted, supersede_undone
-
-MAX_HISTORY_ID = 2**63 - 1
 
 
 @reports_retries
@@ -32,15 +31,8 @@ async def revert_metric(
 ) -> RevertResult:
     """Restore a history row through Cekura; without `history_id`, undo our newest live apply,
     refusing if someone edited those fields since (their edit would be lost)."""
-    check_metric_id(metric_id)
-    if history_id is not None and (
-        isinstance(history_id, bool)
-        or not isinstance(history_id, int)
-        or not 0 < history_id <= MAX_HISTORY_ID
-    ):
-        raise WorkflowError(
-            f"history_id must be a whole number from 1 to {MAX_HISTORY_ID}, got {history_id!r}."
-        )
+    metric_id = check(MetricId, metric_id, "metric_id")
+    history_id = check(HistoryId | None, history_id, "history_id")
     if wf.policy.read_only:
         raise WorkflowError(
             "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); revert_metric refused. "

@@ -8,27 +8,15 @@ from collections import Counter
 import anyio
 
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError, check_metric_id
+from tools.errors import WorkflowError
+from tools.inputs import MaxWaitS, MetricIds, OnQuestions, check
 from tools.progress import ProgressFn, Reporter
 from tools.results import BatchResult, MetricOutcome
 from tools.workflows.apply import apply_if_not_regressed
-from tools.workflows.optimise import OnQuestions, optimise_metric
+from tools.workflows.optimise import optimise_metric
 from tools.writes.settle import report_interrupted
 
-MAX_METRICS = 100
 APPLICABLE = ("proposed", "no_new_feedback")
-
-
-def check_metric_ids(metric_ids: object) -> list[int]:
-    """A non-empty list of at most 100 distinct metric ids, in the caller's order."""
-    if not isinstance(metric_ids, list) or not metric_ids:
-        raise WorkflowError("metric_ids must be a non-empty list of metric ids.")
-    if len(metric_ids) > MAX_METRICS:
-        raise WorkflowError(
-            f"metric_ids holds {len(metric_ids)} ids; at most {MAX_METRICS} per call. Split it."
-        )
-    ids = [check_metric_id(m) for m in metric_ids]
-    return list(dict.fromkeys(ids))
 
 
 @reports_retries
@@ -42,7 +30,9 @@ async def optimise_metrics(
     progress: ProgressFn | None = None,
 ) -> BatchResult:
     """Run the routine over `metric_ids`; a failure on one metric never stops the others."""
-    ids = check_metric_ids(metric_ids)
+    ids = check(MetricIds, metric_ids, "metric_ids")
+    on_questions = check(OnQuestions, on_questions, "on_questions")
+    max_wait_s = check(MaxWaitS, max_wait_s, "max_wait_s")
     if apply and wf.policy.read_only:
         raise WorkflowError(
             "apply=True is refused: the server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY). "
