@@ -10,6 +10,7 @@ import pytest
 from sandbox import Fault
 from support import sandbox_world
 from tools.errors import WorkflowError
+from tools.ledger import LedgerUnavailable
 from tools.ledger.models import WRITING, HoldLost, new_proposal
 from tools.proposals.fingerprint import metric_fingerprint
 from tools.workflows.apply import apply_if_not_regressed
@@ -402,3 +403,28 @@ async def test_a_regression_found_after_the_hold_was_lost_is_still_reported(tmp_
         again = await apply_if_not_regressed(w.wf, 106)
         assert again.status == "failed" and "LIVE" in again.summary
         assert w.state.count("metric_restore") == 0
+
+
+async def test_a_settle_that_fails_midway_leaves_the_write_to_the_next_call_at_once(tmp_path):
+    async with sandbox_world(tmp_path, write_lease_s=60) as w:
+        await optimise_metric(w.wf, 101)
+        await _write_and_vanish(w, "another-host:4242", send_patch=True)
+        w.clock.t += 61
+        ledger = w.wf.ledger
+
+        async def storage_fails(_proposal_id):
+            raise LedgerUnavailable(OSError("disk gone"))
+
+        ledger.proposal = storage_fails
+        try:
+            with pytest.raises(LedgerUnavailable):
+                await settle_interrupted(w.wf, 101)
+        finally:
+            del ledger.proposal
+        (left,) = await ledger.applies_with_status(101, WRITING)
+        assert left.updated_at == 0  # its lease expired with the call, not held for 60 s more
+        started = w.clock.now()
+        result = await apply_if_not_regressed(w.wf, 101)
+        assert result.status == "applied_unverified" and "stopped after writing" in result.summary
+        assert w.clock.now() - started < 60
+        assert w.state.count("metric_patch", metric_id=101) == 1

@@ -4,10 +4,12 @@ and the slot's holder is untouched (a released run is never revived)."""
 
 from contextlib import contextmanager
 
+import anyio
 import pytest
 
 from support import sandbox_world
 from tools.cekura.errors import CekuraOutcomeUnknown
+from tools.workflows.cancel import cancel_optimisation
 from tools.workflows.optimise import optimise_metric
 from tools.workflows.questions import answer_optimiser_questions
 
@@ -157,3 +159,75 @@ async def test_a_stalled_start_that_went_through_meanwhile_is_followed(tmp_path)
         assert result.status == "proposed"
         assert w.state.count("process_feedbacks") == 1
         assert (await ledger.run(starting.id)).status == "proposed"
+
+
+async def test_an_unknown_start_that_answered_meanwhile_is_followed_not_released(tmp_path):
+    """A forced call releases an unknown start, but the start answers first: the forced call
+    follows that run and starts none of its own."""
+    async with sandbox_world(tmp_path) as w:
+        ledger = w.wf.ledger
+        run = (await ledger.claim_run(101, "fp", "starter", None, None, now=w.clock.now())).run
+        await ledger.move_run(run.id, expect=("starting",), status="unknown", now=w.clock.now())
+        real_close = ledger.close_run
+
+        async def start_answers_first(run_id, status, **kwargs):
+            if status == "abandoned":
+                progress_id = await w.wf.client.start_optimisation(101)
+                moved = await ledger.move_run(
+                    run_id,
+                    expect=("unknown",),
+                    status="running",
+                    progress_id=progress_id,
+                    now=w.clock.now(),
+                )
+                assert moved.won
+            return await real_close(run_id, status, **kwargs)
+
+        ledger.close_run = start_answers_first
+        try:
+            result = await optimise_metric(w.wf, 101, force=True)
+        finally:
+            del ledger.close_run
+        assert result.status == "proposed"
+        assert w.state.count("process_feedbacks") == 1
+        assert (await ledger.run(run.id)).status == "proposed"
+
+
+async def test_a_cancel_recorded_after_the_run_ended_reports_the_outcome(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        run = (await w.wf.ledger.claim_run(101, "fp", "other", None, None, now=1.0)).run
+        await w.wf.ledger.move_run(
+            run.id, expect=("starting",), status="running", progress_id="p-101", now=2.0
+        )
+
+        async def ends_first():
+            await w.wf.ledger.close_run(run.id, "proposed", result={"status": "proposed"}, now=3)
+
+        with _before(w.wf.client, "cancel_optimisation", ends_first):
+            result = await cancel_optimisation(w.wf, 101)
+        assert result.status == "nothing_running"
+        assert "already ended (proposed)" in result.summary
+        assert (await w.wf.ledger.run(run.id)).status == "proposed"
+
+
+async def test_a_call_cancelled_right_after_its_start_answered_keeps_the_progress_id(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        real = w.wf.client.start_optimisation
+        with anyio.CancelScope() as scope:
+
+            async def answered_then_cancelled(*args, **kwargs):
+                progress_id = await real(*args, **kwargs)
+                scope.cancel()
+                return progress_id
+
+            w.wf.client.start_optimisation = answered_then_cancelled
+            try:
+                await optimise_metric(w.wf, 101)
+            finally:
+                del w.wf.client.start_optimisation
+        assert scope.cancelled_caught
+        held = await w.wf.ledger.inflight_run(101)
+        assert held.status == "running" and held.progress_id
+        resumed = await optimise_metric(w.wf, 101)
+        assert resumed.status == "proposed" and resumed.progress_id == held.progress_id
+        assert w.state.count("process_feedbacks") == 1

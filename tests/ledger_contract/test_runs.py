@@ -91,3 +91,12 @@ async def test_recent_run_durations_are_newest_first_and_only_finished_results(l
         await ledger.close_run(run.id, status, now=end)
     await _claim(ledger, 9, now=5)
     assert await ledger.recent_run_durations() == [240, 100]
+
+
+async def test_closing_from_a_status_the_run_left_loses(ledger):
+    run = (await _claim(ledger, 1)).run
+    await ledger.move_run(run.id, expect=("starting",), status="unknown", now=2)
+    await ledger.move_run(run.id, expect=("unknown",), status="running", progress_id="p", now=3)
+    lost = await ledger.close_run(run.id, "abandoned", expect=("unknown",), now=4)
+    assert not lost.won and lost.run.status == "running" and lost.run.progress_id == "p"
+    assert (await ledger.inflight_run(1)).id == run.id

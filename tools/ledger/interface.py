@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from tools.ledger.models import (
+    INFLIGHT,
     ApplyRow,
     ProposalRow,
     RunChange,
@@ -57,11 +58,13 @@ class Ledger(Protocol):
         status: RunStatus,
         *,
         now: float,
+        expect: tuple[RunStatus, ...] = INFLIGHT,
         result: dict[str, Any] | None = None,
         proposal: ProposalRow | None = None,
         note: str | None = None,
     ) -> RunChange:
-        """End an in-flight run exactly once (storing its result and proposal), freeing the slot."""
+        """End a run exactly once, only from one of `expect` (any in-flight status by default),
+        storing its result and proposal and freeing the slot."""
         ...
 
     async def run(self, run_id: int) -> RunRow | None: ...

@@ -155,17 +155,18 @@ class SqliteLedger(SqliteWrites):
         status: RunStatus,
         *,
         now: float,
+        expect: tuple[RunStatus, ...] = INFLIGHT,
         result: dict[str, Any] | None = None,
         proposal: ProposalRow | None = None,
         note: str | None = None,
     ) -> RunChange:
-        if status in INFLIGHT:
-            raise ValueError(f"{status!r} is not a final status")
+        if status in INFLIGHT or any(s not in INFLIGHT for s in expect):
+            raise ValueError(f"close_run ends an in-flight run with a final status, not {status!r}")
 
         def close(db: sqlite3.Connection) -> RunChange:
             changed = db.execute(
                 "UPDATE runs SET status = ?, proposal_id = ?, result = ?, note = ?,"
-                f" finished_at = ?, updated_at = ? WHERE id = ? AND status IN ({marks(INFLIGHT)})",
+                f" finished_at = ?, updated_at = ? WHERE id = ? AND status IN ({marks(expect)})",
                 (
                     status,
                     proposal.id if proposal else None,
@@ -174,7 +175,7 @@ class SqliteLedger(SqliteWrites):
                     now,
                     now,
                     run_id,
-                    *INFLIGHT,
+                    *expect,
                 ),
             ).rowcount
             if changed == 1 and proposal is not None:

@@ -20,6 +20,7 @@ import anyio
 from tools.ledger import LedgerUnavailable
 
 BUSY_TIMEOUT_S = 30.0
+MIN_SQLITE = (3, 35, 0)  # INSERT … RETURNING
 T = TypeVar("T")
 
 
@@ -29,6 +30,13 @@ class SqliteFile:
 
     def __init__(self, path: Path | str, schema: str) -> None:
         self.path = Path(path)
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            needed = ".".join(map(str, MIN_SQLITE))
+            raise LedgerUnavailable(
+                RuntimeError(
+                    f"SQLite {needed} or newer is needed, this Python has {sqlite3.sqlite_version}"
+                )
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._initialise(schema)

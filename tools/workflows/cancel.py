@@ -7,6 +7,7 @@ from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError
 from tools.explain import explain
 from tools.inputs import MetricId, check
+from tools.ledger.models import RunRow
 from tools.results import CancelResult
 
 
@@ -35,10 +36,29 @@ async def cancel_optimisation(wf: Workflow, metric_id: int) -> CancelResult:
         raise WorkflowError(
             explain(exc, f"cancelling run {run.progress_id}") + " The run is still tracked."
         ) from exc
-    await wf.ledger.close_run(run.id, "cancelled", note="cancelled on request", now=wf.clock.now())
+    closed = await wf.ledger.close_run(
+        run.id, "cancelled", note="cancelled on request", now=wf.clock.now()
+    )
+    if not closed.won:
+        return _ended_first(metric_id, closed.run)
     return CancelResult(
         metric_id=metric_id,
         status="cancelled",
         progress_id=run.progress_id,
         summary=f"Metric {metric_id}: run {run.progress_id} cancelled.",
+    )
+
+
+def _ended_first(metric_id: int, run: RunRow) -> CancelResult:
+    """The run ended on its own (or another call closed it) before the cancel was recorded."""
+    steps = [f"diff_proposal(metric_id={metric_id})"] if run.status == "proposed" else []
+    return CancelResult(
+        metric_id=metric_id,
+        status="nothing_running",
+        progress_id=run.progress_id,
+        summary=(
+            f"Metric {metric_id}: run {run.progress_id} had already ended ({run.status}) before "
+            "the cancel was recorded; its outcome stands."
+        ),
+        next_steps=steps,
     )

@@ -114,21 +114,22 @@ async def start_run(
             warnings=[unknown_start_message(run, wf.policy.unknown_start_window_s)],
         )
     except CekuraError as exc:
-        await wf.ledger.close_run(run.id, "failed", note=exc.message, now=wf.clock.now())
+        with anyio.CancelScope(shield=True):
+            await wf.ledger.close_run(run.id, "failed", note=exc.message, now=wf.clock.now())
         raise WorkflowError(
             explain(exc, f"starting an optimisation of metric {metric.id}")
         ) from exc
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            await _start_unknown(wf, run, "call stopped before the start's answer")
+        await _start_unknown(wf, run, "call stopped before the start's answer")
         raise
-    started = await wf.ledger.move_run(
-        run.id,
-        expect=("starting", "unknown"),
-        status="running",
-        progress_id=progress_id,
-        now=wf.clock.now(),
-    )
+    with anyio.CancelScope(shield=True):  # the run exists now: never lose its progress id
+        started = await wf.ledger.move_run(
+            run.id,
+            expect=("starting", "unknown"),
+            status="running",
+            progress_id=progress_id,
+            now=wf.clock.now(),
+        )
     if not started.won:
         return _released_while_starting(metric.id, progress_id, started.run)
     await report(f"metric {metric.id}: optimisation started ({progress_id})")
@@ -138,9 +139,10 @@ async def start_run(
 async def _start_unknown(wf: Workflow, run: RunRow, note: str) -> None:
     """The start's outcome is unknown: keep the slot held as `unknown` (unless another call has
     released it meanwhile, which stands)."""
-    await wf.ledger.move_run(
-        run.id, expect=("starting",), status="unknown", note=note, now=wf.clock.now()
-    )
+    with anyio.CancelScope(shield=True):
+        await wf.ledger.move_run(
+            run.id, expect=("starting",), status="unknown", note=note, now=wf.clock.now()
+        )
 
 
 def _released_while_starting(metric_id: int, progress_id: str, run: RunRow) -> OptimiseResult:

@@ -81,7 +81,8 @@ def holder_gone(
 async def resolve_held_run(wf: Workflow, run: RunRow, force: bool) -> RunRow | None:
     """Another call holds the metric's run slot: the run to follow, or None once the slot is free
     to claim. Waits a little for a run being started; a start whose outcome is unknown is
-    released only with `force` or after the unknown-start window."""
+    released only with `force` or after the unknown-start window, and only while it is still
+    unknown (a start that answered meanwhile is followed instead)."""
     waited = 0.0
     while run.status == "starting":
         now = wf.clock.now()
@@ -104,10 +105,16 @@ async def resolve_held_run(wf: Workflow, run: RunRow, force: bool) -> RunRow | N
         age = wf.clock.now() - run.updated_at
         if not force and age < wf.policy.unknown_start_window_s:
             raise WorkflowError(unknown_start_message(run, wf.policy.unknown_start_window_s - age))
-        await wf.ledger.close_run(
-            run.id, "abandoned", note="released after an unknown start", now=wf.clock.now()
+        released = await wf.ledger.close_run(
+            run.id,
+            "abandoned",
+            expect=("unknown",),
+            note="released after an unknown start",
+            now=wf.clock.now(),
         )
-        return None
+        if released.won:
+            return None
+        run = released.run
     if run.inflight and run.progress_id:
         return run
     return None

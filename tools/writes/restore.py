@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.cekura.errors import CekuraError, CekuraNotFound
+from tools.cekura.errors import CekuraError
 from tools.context import Workflow
 from tools.explain import explain
 from tools.ledger.models import ApplyRow, HoldLost
@@ -41,8 +41,6 @@ async def send_restore(
     await hold.confirm()
     try:
         await wf.client.restore_metric(metric_id, history_id)
-    except CekuraNotFound as exc:
-        return RestoreSent(False, exc)
     except CekuraError as exc:
         if undoes is None:
             return RestoreSent(None, exc)

@@ -30,11 +30,16 @@ async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:
     if taken is None:
         return None
     try:
-        live = await _read_live(wf, taken)
+        return await _record_what_happened(wf, taken, owner)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await wf.ledger.abandon_apply(taken.id, owner, now=wf.clock.now())
         raise
+
+
+async def _record_what_happened(wf: Workflow, taken: ApplyRow, owner: str) -> ApplyRow:
+    """Judge a write we took over by the live metric, and record that as its outcome."""
+    live = await _read_live(wf, taken)
     proposal = await wf.ledger.proposal(taken.proposal_id)
     live_now = (
         taken.replaced is not None
