@@ -105,7 +105,7 @@ class Runtime:
         from tools.ledger import open_ledger
 
         client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
-        ledger = open_ledger(self.tenant_ledger_path(tenant.id))
+        ledger = await anyio.to_thread.run_sync(open_ledger, self.tenant_ledger_path(tenant.id))
         policy = await self._policy(ledger)
         return Workflow(client=client, ledger=ledger, policy=policy)
 
@@ -130,7 +130,7 @@ class Runtime:
         from tools.ledger import open_ledger
 
         settings = self.settings
-        ledger = open_ledger(self._ledger_path())
+        ledger = await anyio.to_thread.run_sync(open_ledger, self._ledger_path())
         if settings.sandbox:
             from sandbox import SandboxState, sandbox_transport
 
