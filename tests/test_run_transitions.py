@@ -36,14 +36,20 @@ def _before(client, method: str, step):
         delattr(client, method)
 
 
-async def _release_and_take(w, metric_id: int, status: str = "abandoned"):
-    """Another caller closes the run in flight and claims the slot with a newer run."""
-    ledger = w.wf.ledger
-    held = await ledger.inflight_run(metric_id)
-    await ledger.close_run(held.id, status, note="released by another call", now=w.clock.now())
-    claim = await ledger.claim_run(metric_id, "newer", "other", None, None, now=w.clock.now())
-    assert claim.won
-    return claim.run
+class _Release:
+    """Another caller's move: close the run in flight and claim the slot with a newer run."""
+
+    def __init__(self, w, metric_id: int, status: str = "abandoned") -> None:
+        self.w, self.metric_id, self.status = w, metric_id, status
+        self.newer = None
+
+    async def __call__(self) -> None:
+        ledger, now = self.w.wf.ledger, self.w.clock.now()
+        held = await ledger.inflight_run(self.metric_id)
+        await ledger.close_run(held.id, self.status, note="released by another call", now=now)
+        claim = await ledger.claim_run(self.metric_id, "newer", "other", None, None, now=now)
+        assert claim.won
+        self.newer = claim.run
 
 
 async def _assert_holder_untouched(w, newer) -> None:
@@ -53,62 +59,50 @@ async def _assert_holder_untouched(w, newer) -> None:
 
 async def test_a_start_answered_after_the_slot_was_released_is_reported_not_revived(tmp_path):
     async with sandbox_world(tmp_path) as w:
-        newer = {}
-
-        async def release():
-            newer["run"] = await _release_and_take(w, 101)
-
+        release = _Release(w, 101)
         with _before(w.wf.client, "start_optimisation", release):
             result = await optimise_metric(w.wf, 101)
         assert result.status == "failed"
         assert "released this metric's slot" in result.summary
         assert result.progress_id and result.next_steps
-        await _assert_holder_untouched(w, newer["run"])
+        await _assert_holder_untouched(w, release.newer)
 
 
 async def test_an_unknown_start_after_the_slot_was_released_leaves_the_new_holder(tmp_path):
     async with sandbox_world(tmp_path) as w:
-        newer = {}
+        release = _Release(w, 101)
 
         async def release_then_lose_the_answer():
-            newer["run"] = await _release_and_take(w, 101)
+            await release()
             raise CekuraOutcomeUnknown("no answer", method="POST", path="/process_feedbacks/")
 
         with _before(w.wf.client, "start_optimisation", release_then_lose_the_answer):
             result = await optimise_metric(w.wf, 101)
         assert result.status == "failed" and "not repeated" in result.summary
-        await _assert_holder_untouched(w, newer["run"])
+        await _assert_holder_untouched(w, release.newer)
 
 
 async def test_a_pause_seen_after_the_run_was_cancelled_elsewhere_is_not_revived(tmp_path):
     async with sandbox_world(tmp_path) as w:
-        newer = {}
-
-        async def cancel_elsewhere():
-            newer["run"] = await _release_and_take(w, 103, "cancelled")
-
+        cancel_elsewhere = _Release(w, 103, "cancelled")
         with _before(w.wf.client, "get_optimisation_progress", cancel_elsewhere):
             result = await optimise_metric(w.wf, 103)
         assert result.status == "cancelled"
         assert "closed by another call (cancelled)" in result.summary
         assert not result.questions
-        await _assert_holder_untouched(w, newer["run"])
+        await _assert_holder_untouched(w, cancel_elsewhere.newer)
 
 
 async def test_an_outcome_recorded_after_another_call_released_the_run_is_theirs(tmp_path):
     async with sandbox_world(tmp_path) as w:
-        newer = {}
-
-        async def release():
-            newer["run"] = await _release_and_take(w, 101)
-
+        release = _Release(w, 101)
         with _before(w.wf.client, "get_optimisation_progress", release):
             result = await optimise_metric(w.wf, 101)
         assert result.status == "failed"
         assert "closed by another call (abandoned)" in result.summary
         assert result.proposal_id is None
         assert await w.wf.ledger.latest_proposal(101) is None
-        await _assert_holder_untouched(w, newer["run"])
+        await _assert_holder_untouched(w, release.newer)
 
 
 async def test_answers_sent_after_the_run_was_released_do_not_revive_it(tmp_path):
@@ -116,18 +110,14 @@ async def test_answers_sent_after_the_run_was_released_do_not_revive_it(tmp_path
         paused = await optimise_metric(w.wf, 103)
         assert paused.status == "needs_answers"
         old = await w.wf.ledger.inflight_run(103)
-        newer = {}
-
-        async def release():
-            newer["run"] = await _release_and_take(w, 103)
-
+        release = _Release(w, 103)
         answers = {q.id: "yes" for q in paused.questions}
         with _before(w.wf.client, "answer_questions", release):
             result = await answer_optimiser_questions(w.wf, 103, answers)
         assert result.status == "resumed"
         assert any("abandoned" in warning for warning in result.warnings)
         assert (await w.wf.ledger.run(old.id)).status == "abandoned"
-        await _assert_holder_untouched(w, newer["run"])
+        await _assert_holder_untouched(w, release.newer)
 
 
 async def test_a_stalled_start_that_went_through_meanwhile_is_followed(tmp_path):

@@ -25,7 +25,7 @@ from tools.writes.hold import WriteHold, call_owner
 from tools.writes.readback import patch_failed
 from tools.writes.rescore import RescoreOutcome, rescore
 from tools.writes.restore import restore_after_regression
-from tools.writes.settle import await_other_apply, regressed_live_result, report_interrupted
+from tools.writes.settle import await_other_apply, live_result, report_interrupted
 
 
 async def find_proposal(wf: Workflow, metric_id: int, proposal_id: str | None) -> ProposalRow:
@@ -137,15 +137,7 @@ async def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | No
             ),
             next_steps=[f"optimise_metric(metric_id={proposal.metric_id}, force=True)"],
         )
-    if last.regressed:
-        return regressed_live_result(proposal, last)
-    return ApplyResult(
-        metric_id=proposal.metric_id,
-        status="already_applied",
-        proposal_id=proposal.id,
-        history_id_before=last.history_id_before,
-        summary=f"Metric {proposal.metric_id}: proposal {proposal.id} is already applied.",
-    )
+    return live_result(proposal, last, "is already applied")
 
 
 async def _apply_claimed(

@@ -125,15 +125,20 @@ async def await_other_apply(
         return None
     if current.status not in ("applied", "applied_unverified"):
         return None
-    if current.regressed:
-        return regressed_live_result(proposal, current)
+    return live_result(proposal, current, "was applied by a concurrent call")
+
+
+def live_result(proposal: ProposalRow, row: ApplyRow, how: str) -> ApplyResult:
+    """The proposal is live through an earlier or concurrent apply (`row`): `already_applied`,
+    unless its re-score fell and the restore did not happen, which the result says."""
+    if row.regressed:
+        return regressed_live_result(proposal, row)
     return ApplyResult(
         metric_id=proposal.metric_id,
         status="already_applied",
         proposal_id=proposal.id,
-        history_id_before=current.history_id_before,
-        summary=f"Metric {proposal.metric_id}: proposal {proposal.id} was applied by a "
-        "concurrent call.",
+        history_id_before=row.history_id_before,
+        summary=f"Metric {proposal.metric_id}: proposal {proposal.id} {how}.",
     )
 
 
