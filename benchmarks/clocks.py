@@ -9,7 +9,7 @@ import anyio
 
 
 class ScaledClock:
-    """A `tools.context.Clock` on simulated time: starts at the real time, then runs `1/factor`
+    """A `tools.clock.Clock` on simulated time: starts at the real time, then runs `1/factor`
     times faster; sleeping `s` simulated seconds takes `s * factor` real ones."""
 
     def __init__(self, factor: float) -> None:

@@ -7,7 +7,7 @@ Policies compared over the same run times, each as one long-lived process would 
 - back-off only: our PollPolicy without learning (what shipped before the learned schedule);
 - ours: the real `optimise_metric` with the default PollPolicy (learns from runs it sees);
 - ours + start time: `poll_until` given the run's start time, so the schedule can skip the read
-  at the start (a one-line change in `tools/optimise.py`, suggested, not made).
+  at the start (a one-line change in `tools/workflows/follow.py`, suggested, not made).
 """
 
 from __future__ import annotations

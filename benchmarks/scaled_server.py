@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+import anyio
+
 from benchmarks.clocks import ScaledClock
 
 
@@ -28,7 +30,7 @@ def main() -> None:
 
     settings = Settings.from_env()
     runtime = Runtime(settings)
-    workflow = await runtime.workflow()
+    workflow = anyio.run(runtime.workflow)
     workflow.clock = ScaledClock(args.time_factor)
     if args.concurrency is not None:
         workflow.policy = dataclasses.replace(workflow.policy, concurrency=args.concurrency)
