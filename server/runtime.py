@@ -117,6 +117,7 @@ class Runtime:
         policy = Policy(
             read_only=self.settings.read_only,
             eval_budget=self.settings.eval_budget,
+            min_feedback=self.settings.min_feedback,
             unknown_start_window_s=self.settings.unknown_start_window_s,
             **overrides,
         )

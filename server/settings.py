@@ -54,6 +54,7 @@ class Settings(BaseModel):
     sandbox: bool = False
     http_token: SecretStr | None = None
     eval_budget: int = 100
+    min_feedback: int = 6
     unknown_start_window_s: float = 1800.0
     tenant_clients: int = 100
     tenant_idle_s: float = 600.0
@@ -61,11 +62,12 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read CEKURA_API_KEY, CEKURA_BASE_URL, CEKURA_OPTIMISE_STATE_DIR, CEKURA_OPTIMISE_READ_ONLY,
-        CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET,
+        CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET, CEKURA_OPTIMISE_MIN_FEEDBACK,
         CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S, CEKURA_OPTIMISE_TENANT_CLIENTS and
         CEKURA_OPTIMISE_TENANT_IDLE_S; `overrides` (flags) win."""
         env = os.environ if env is None else env
         budget = _number(env, "CEKURA_OPTIMISE_EVAL_BUDGET", 100, whole=True)
+        min_feedback = _number(env, "CEKURA_OPTIMISE_MIN_FEEDBACK", 6, whole=True)
         window = _number(env, "CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S", 1800)
         tenant_clients = _number(env, "CEKURA_OPTIMISE_TENANT_CLIENTS", 100, whole=True)
         if tenant_clients < 1:
@@ -78,6 +80,7 @@ class Settings(BaseModel):
             "read_only": _flag(env, "CEKURA_OPTIMISE_READ_ONLY"),
             "http_token": env.get("CEKURA_OPTIMISE_HTTP_TOKEN") or None,
             "eval_budget": budget,
+            "min_feedback": min_feedback,
             "unknown_start_window_s": window,
             "tenant_clients": tenant_clients,
             "tenant_idle_s": tenant_idle_s,

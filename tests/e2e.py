@@ -21,7 +21,7 @@ READ_ONLY_PASS = {
     102: "proposed",
     103: "needs_answers",
     104: "proposed",
-    105: "unchanged",
+    105: "not_ready",
     106: "proposed",
 }
 

@@ -45,7 +45,7 @@ def test_run_exits_1_when_a_metric_fails(env, capsys):
         code = main(["run", "--metrics", "101,105"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "101\tfailed" in out and "105\tunchanged" in out
+    assert "101\tfailed" in out and "105\tnot_ready" in out
 
 
 @pytest.mark.parametrize(

@@ -33,9 +33,17 @@ async def test_code_conversion_shows_the_type_flip(tmp_path):
         assert "description" not in result.changed_fields
 
 
-async def test_no_feedback_is_unchanged(tmp_path):
+async def test_a_lab_short_of_feedback_is_not_ready_and_starts_nothing(tmp_path):
     async with sandbox_world(tmp_path) as w:
         result = await optimise_metric(w.wf, 105)
+        assert result.status == "not_ready" and result.feedback_needed == 2
+        assert "label 2 more" in result.summary
+        assert w.state.count("process_feedbacks") == 0
+
+
+async def test_a_forced_run_without_feedback_notes_is_unchanged(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        result = await optimise_metric(w.wf, 105, force=True)
         assert result.status == "unchanged"
         assert result.proposal_id is None and result.changed_fields == []
 

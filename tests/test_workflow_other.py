@@ -19,7 +19,7 @@ APPLY_PASS = {
     102: "applied",
     103: "needs_answers",
     104: "not_applied_regressed",
-    105: "no_new_feedback",
+    105: "not_ready",
     106: "reverted",
 }
 

@@ -20,7 +20,8 @@ from tools.polling.schedule import PollPolicy
 
 @dataclass(frozen=True)
 class Policy:
-    """Operating rules: read-only mode, evaluation budget, polling, concurrency and windows.
+    """Operating rules: read-only mode, evaluation budget, the feedback an optimiser run needs
+    (`min_feedback` labelled Lab rows), polling, concurrency and windows.
 
     `concurrency` bounds the metrics a batch follows at once; most of a metric's time is waiting
     on Cekura, so the bound that matters is the client's requests in flight. An apply whose
@@ -28,6 +29,7 @@ class Policy:
 
     read_only: bool = False
     eval_budget: int = 100
+    min_feedback: int = 6
     poll: PollPolicy = field(default_factory=PollPolicy)
     run_reviews_poll: PollPolicy = field(
         default_factory=lambda: PollPolicy(initial_s=3.0, factor=1.5, max_s=15.0)

@@ -7,6 +7,7 @@ Numbers are strict (`true` is not 1, `"101"` is not 101) except when read from c
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -25,6 +26,11 @@ QUESTION_ID_MAX_CHARS = 200
 ANSWER_MAX_CHARS = 2000
 ID_MAX_CHARS = 64
 HISTORY_ID_MAX = 2**63 - 1
+CALL_ID_MAX = 2**63 - 1
+CALL_IDS_MAX = 100
+REVIEW_LIMIT_MAX = 50
+FEEDBACK_MAX_CHARS = 2000
+LABEL_MAX_CHARS = 200
 
 
 def _must_be(what: str) -> WrapValidator:
@@ -131,6 +137,45 @@ HistoryId = Annotated[
     Field(gt=0, le=HISTORY_ID_MAX),
     _must_be(f"a whole number from 1 to {HISTORY_ID_MAX}"),
 ]
+
+CallId = Annotated[
+    int,
+    Strict(),
+    Field(gt=0, le=CALL_ID_MAX),
+    _must_be("a call log's whole-number id (the `id` of a call log, not the provider's call id)"),
+]
+CallIds = Annotated[
+    list[Annotated[int, Strict(), Field(gt=0, le=CALL_ID_MAX)]],
+    Field(min_length=1, max_length=CALL_IDS_MAX),
+    _must_be(f"a list of 1 to {CALL_IDS_MAX} call log ids"),
+    AfterValidator(_distinct),
+]
+ReviewLimit = Annotated[
+    int, Strict(), Field(ge=1, le=REVIEW_LIMIT_MAX), _must_be(f"from 1 to {REVIEW_LIMIT_MAX}")
+]
+Since = Annotated[
+    datetime,
+    _must_be("an ISO 8601 date or date-time such as '2026-11-20' or '2026-11-20T09:00:00Z'"),
+]
+Label = Annotated[
+    Annotated[int, Strict()] | Annotated[str, Field(min_length=1, max_length=LABEL_MAX_CHARS)],
+    _must_be("a verdict: 5 (pass) or 0 (fail) for a binary metric, or one of its enum values"),
+]
+Feedback = Annotated[
+    str,
+    Field(max_length=FEEDBACK_MAX_CHARS),
+    AfterValidator(lambda text: _not_blank(text)),
+    _must_be(
+        f"the person's reasons in 1 to {FEEDBACK_MAX_CHARS} characters, citing the moment in the "
+        "call (a timestamp or the exact words)"
+    ),
+]
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("blank")
+    return text.strip()
 
 
 @lru_cache

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from tools.cekura.models import Question
+from tools.labs.readiness import LabCounts
 from tools.proposals.evidence import Evidence, Flips, ScorePair
 from tools.proposals.field_diffs import FieldDiff
 
 OptimiseStatus = Literal[
-    "proposed", "unchanged", "no_new_feedback", "needs_answers", "timed_out", "failed", "cancelled"
+    "proposed",
+    "unchanged",
+    "no_new_feedback",
+    "not_ready",
+    "needs_answers",
+    "timed_out",
+    "failed",
+    "cancelled",
 ]
 DiffStatus = Literal["ok", "stale", "not_found"]
 ApplyStatus = Literal[
@@ -27,6 +35,8 @@ ApplyStatus = Literal[
 RevertStatus = Literal["reverted", "nothing_to_revert", "failed"]
 AnswerStatus = Literal["resumed", "failed"]
 CancelStatus = Literal["cancelled", "nothing_running"]
+LabStatus = Literal["ready", "not_ready", "no_new_feedback"]
+LabelStatus = Literal["added", "updated", "already_labelled"]
 
 
 class ToolResult(BaseModel):
@@ -72,6 +82,9 @@ class OptimiseResult(ToolResult, ProposalView):
 
     status: OptimiseStatus
     questions: list[Question] = Field(default_factory=list)
+    feedback_needed: int = Field(
+        default=0, description="With not_ready: labelled Lab rows still missing"
+    )
     polls: int = 0
     elapsed_s: float = 0.0
 
@@ -147,3 +160,49 @@ class BatchResult(BaseModel):
     next_steps: list[str] = Field(default_factory=list, description="What to do after the batch")
     elapsed_s: float = 0.0
     retries: int = Field(default=0, description="Requests to Cekura retried during this call")
+
+
+class LabStatusResult(ToolResult):
+    """Result of `lab_status`: the Lab's counts and whether an optimiser run would learn anything."""
+
+    status: LabStatus
+    lab: LabCounts
+    last_run: str | None = Field(
+        default=None, description="The last finished optimiser run's progress id"
+    )
+
+
+class LabelResult(ToolResult):
+    """Result of `label_call`: the person's verdict on one call, in the Lab and on the call."""
+
+    status: LabelStatus
+    call_id: int
+    expected_value: Any = None
+    metric_result: Any = Field(default=None, description="The metric's current verdict on the call")
+    agrees: bool | None = Field(
+        default=None, description="The vote's thumbs_up: the person agrees with that verdict"
+    )
+    review_id: int | None = Field(default=None, description="The Lab row holding the label")
+    lab: LabCounts | None = None
+
+
+class ReviewedCall(BaseModel):
+    """One production call the metric evaluated, and why it is worth a person's look."""
+
+    call_id: int = Field(description="The call log id that label_call takes")
+    timestamp: str | None = None
+    result: Any = Field(default=None, description="The metric's verdict: 5 pass, 0 fail, or enum")
+    explanation: str | None = None
+    transcript: str | None = Field(default=None, description="A bounded excerpt")
+    thumbs_up: bool | None = None
+    expected_value: Any = Field(default=None, description="A person's label, if any")
+    in_lab: bool = False
+    why: Literal["vote_disagrees", "flagged", "inconsistent", "recent"]
+
+
+class ReviewResultsResult(ToolResult):
+    """Result of `review_results`: likely misalignments first."""
+
+    status: Literal["ok"] = "ok"
+    calls: list[ReviewedCall] = Field(default_factory=list)
+    scanned: int = Field(default=0, description="Production calls looked at")

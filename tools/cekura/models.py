@@ -42,6 +42,8 @@ class MetricReview(_Body):
     actual_value: Any = None
     explanation: Any = None
     feedback: str | None = ""
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
 class PendingProposal(_Body):

@@ -20,10 +20,11 @@ from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError
 from tools.explain import explain
 from tools.inputs import MaxWaitS, MetricId, OnQuestions, TestSetIds, check
+from tools.labs.readiness import LabCounts, lab_counts
 from tools.ledger.models import RunRow
 from tools.live_metric import read_metric
 from tools.progress import ProgressFn, Reporter
-from tools.proposals.fingerprint import labels_fingerprint, metric_fingerprint
+from tools.proposals.fingerprint import labels_fingerprint, metric_fingerprint, rows_used
 from tools.results import OptimiseResult
 from tools.workflows.follow import follow_run
 from tools.writes.hold import resolve_held_run, unknown_start_message
@@ -73,6 +74,10 @@ async def _run_to_follow(
         return run
     labels_fp = labels_fingerprint(metric, test_set_ids)
     if not force:
+        used = metric.model_copy(update={"reviews": rows_used(metric, test_set_ids)})
+        counts = lab_counts(used, wf.policy.min_feedback, None)
+        if counts.needed:
+            return _not_ready(metric.id, counts)
         previous = await wf.ledger.last_finished_run(metric.id)
         if previous is not None and previous.fingerprint == labels_fp and previous.result:
             return _no_new_feedback(metric.id, previous)
@@ -167,6 +172,23 @@ def _released_while_starting(metric_id: int, progress_id: str, run: RunRow) -> O
 def metric_type(metric: Metric) -> str | None:
     """The metric_type to send: the metric's own, when it is one Cekura still accepts."""
     return metric.type if metric.type in ("llm_judge", "custom_code") else None
+
+
+def _not_ready(metric_id: int, counts: LabCounts) -> OptimiseResult:
+    """Too little human feedback to learn from: no run started, no credits spent."""
+    return OptimiseResult(
+        metric_id=metric_id,
+        status="not_ready",
+        feedback_needed=counts.needed,
+        summary=(
+            f"Metric {metric_id}: {counts.labelled} labelled Lab row(s), the optimiser needs "
+            f"{counts.minimum}; label {counts.needed} more call(s) first. No run was started."
+        ),
+        next_steps=[
+            f"review_results(metric_id={metric_id}) then label_call(metric_id={metric_id}, …)",
+            f"optimise_metric(metric_id={metric_id}, force=True) to run anyway",
+        ],
+    )
 
 
 def _no_new_feedback(metric_id: int, previous: RunRow) -> OptimiseResult:

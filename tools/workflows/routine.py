@@ -136,4 +136,11 @@ def _next_steps(outcomes: list[MetricOutcome], applied: bool) -> list[str]:
         )
     if applied and ids("applied", "applied_unverified"):
         steps.append("revert_metric(metric_id=…) undoes any apply")
+    for outcome in outcomes:
+        needed = outcome.optimise.feedback_needed if outcome.optimise else 0
+        if outcome.status == "not_ready" and needed:
+            steps.append(
+                f"label {needed} more call(s) of metric {outcome.metric_id} "
+                f"(review_results, label_call) before optimising it"
+            )
     return steps

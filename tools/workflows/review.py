@@ -1,0 +1,128 @@
+"""review_results: recent production calls a metric evaluated, likely misalignments first, for a
+person to confirm or correct with label_call. Read-only.
+
+Order: calls whose human vote disagrees with the metric's result; then calls a person flagged
+(reviewed without a vote on this metric, or carrying a note) or whose result looks inconsistent
+(no verdict, or a verdict although the trigger did not fire); then the newest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tools.cekura.call_log_models import CallLog, CallLogRow
+from tools.cekura.errors import CekuraError
+from tools.cekura.models import Metric
+from tools.context import Workflow, reports_retries
+from tools.errors import WorkflowError
+from tools.explain import explain
+from tools.inputs import Label, MetricId, ReviewLimit, Since, check
+from tools.labs.calls import epoch, lab_call_ids
+from tools.live_metric import read_metric
+from tools.results import ReviewedCall, ReviewResultsResult
+from tools.untrusted import quote_untrusted
+
+PAGE_SIZE = 25
+MAX_PAGES = 4
+EXCERPT_CHARS = 600
+RANK = {"vote_disagrees": 0, "flagged": 1, "inconsistent": 2, "recent": 3}
+
+
+@reports_retries
+async def review_results(
+    wf: Workflow,
+    metric_id: int,
+    *,
+    agent_id: int | None = None,
+    since: datetime | str | None = None,
+    result: Any = None,
+    limit: int = 20,
+) -> ReviewResultsResult:
+    """The metric's recent results on production calls, likely misalignments first."""
+    metric_id = check(MetricId, metric_id, "metric_id")
+    agent_id = None if agent_id is None else check(MetricId, agent_id, "agent_id")
+    since = None if since is None else check(Since, since, "since")
+    result = None if result is None else check(Label, result, "result")
+    limit = check(ReviewLimit, limit, "limit")
+    metric = await read_metric(wf, metric_id)
+    try:
+        rows = await _scan(wf, metric, agent_id, since)
+        rows = [r for r in rows if result is None or _row_item(r, metric_id).verdict == result]
+        details = [await wf.client.get_call_log(r.id) for r in _worth_reading(rows, limit)]
+    except CekuraError as exc:
+        raise WorkflowError(explain(exc, f"reading metric {metric_id}'s production calls")) from exc
+    in_lab = lab_call_ids(metric)
+    calls = sorted(
+        (_reviewed(call, metric_id, in_lab) for call in details),
+        key=lambda c: (RANK[c.why], -epoch(c.timestamp)),
+    )[:limit]
+    misaligned = sum(c.why == "vote_disagrees" for c in calls)
+    return ReviewResultsResult(
+        metric_id=metric_id,
+        calls=calls,
+        scanned=len(rows),
+        summary=(
+            f"Metric {metric_id}: {len(calls)} of {len(rows)} recent calls shown, {misaligned} "
+            "where a person's vote disagrees with the result."
+        ),
+        next_steps=[f"label_call(metric_id={metric_id}, call_id=…, expected_value=…, feedback=…)"],
+    )
+
+
+async def _scan(
+    wf: Workflow, metric: Metric, agent_id: int | None, since: datetime | None
+) -> list[CallLogRow]:
+    """Recent call-log rows that carry a result of this metric, newest pages first."""
+    scope: dict[str, Any] = {"agent_id": agent_id or (metric.agents[0] if metric.agents else None)}
+    if scope["agent_id"] is None:
+        scope = {"project_id": metric.project}
+    rows: list[CallLogRow] = []
+    for page in range(1, MAX_PAGES + 1):
+        found = await wf.client.list_call_logs(
+            **scope, timestamp_from=since, page=page, page_size=PAGE_SIZE
+        )
+        rows.extend(r for r in found.results if _row_item(r, metric.id) is not None)
+        if not found.next:
+            break
+    return rows
+
+
+def _row_item(row: CallLogRow, metric_id: int) -> Any:
+    """The metric's result on a list row, None when the metric did not evaluate the call."""
+    return next((m for m in row.metrics if m.id == metric_id), None)
+
+
+def _worth_reading(rows: list[CallLogRow], limit: int) -> list[CallLogRow]:
+    """The rows to open: every reviewed one (votes live on the detail), then the newest."""
+    reviewed = [r for r in rows if r.is_reviewed]
+    newest = sorted(rows, key=lambda r: -epoch(r.timestamp))
+    chosen = {r.id: r for r in reviewed[: 2 * limit]}
+    for row in newest:
+        if len(chosen) >= 2 * limit:
+            break
+        chosen.setdefault(row.id, row)
+    return list(chosen.values())
+
+
+def _reviewed(call: CallLog, metric_id: int, in_lab: set[int]) -> ReviewedCall:
+    item = call.result_for(metric_id)
+    verdict = item.verdict if item is not None else None
+    why = "recent"
+    if item is not None and item.expected_value is not None and item.expected_value != verdict:
+        why = "vote_disagrees"
+    elif call.is_reviewed and (item is None or item.expected_value is None):
+        why = "flagged"
+    elif item is None or verdict is None or bool((item.extra or {}).get("trigger_failed")):
+        why = "inconsistent"
+    explanation = " ".join(item.explanation) if item is not None and item.explanation else None
+    return ReviewedCall(
+        call_id=call.id,
+        timestamp=call.timestamp,
+        result=verdict,
+        explanation=quote_untrusted(explanation, 500) if explanation else None,
+        transcript=quote_untrusted(call.transcript, EXCERPT_CHARS) if call.transcript else None,
+        thumbs_up=item.thumbs_up if item is not None else None,
+        expected_value=item.expected_value if item is not None else None,
+        in_lab=call.id in in_lab,
+        why=why,  # type: ignore[arg-type]
+    )
