@@ -27,6 +27,7 @@ ANSWER_MAX_CHARS = 2000
 ID_MAX_CHARS = 64
 HISTORY_ID_MAX = 2**63 - 1
 CALL_ID_MAX = 2**63 - 1
+HOLDOUT_CALLS_MAX = 100
 CALL_IDS_MAX = 100
 REVIEW_LIMIT_MAX = 50
 FEEDBACK_MAX_CHARS = 2000
@@ -138,6 +139,12 @@ HistoryId = Annotated[
     _must_be(f"a whole number from 1 to {HISTORY_ID_MAX}"),
 ]
 
+MaxHoldoutCalls = Annotated[
+    int,
+    Strict(),
+    Field(ge=0, le=HOLDOUT_CALLS_MAX),
+    _must_be(f"a whole number from 0 (skip the held-out check) to {HOLDOUT_CALLS_MAX}"),
+]
 CallId = Annotated[
     int,
     Strict(),

@@ -3,6 +3,7 @@ re-score, and an automatic restore when the re-score falls below the baseline.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -12,20 +13,30 @@ from tools.cekura.models import Metric
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError
 from tools.explain import explain
-from tools.inputs import MaxBroken, MetricId, ProposalId, check
+from tools.inputs import MaxBroken, MaxHoldoutCalls, MetricId, ProposalId, check
+from tools.labs.holdout import check_proposal, describe, evidence_of, held_out_calls
 from tools.ledger.models import ApplyRow, ProposalRow
 from tools.live_metric import read_metric
 from tools.progress import ProgressFn, Reporter
 from tools.proposals.evidence import Evidence, lab_score
 from tools.proposals.fingerprint import metric_fingerprint
 from tools.proposals.mapping import patch_matches
-from tools.results import ApplyResult
+from tools.results import ApplyResult, HeldOutEvidence
 from tools.writes.guard import guard_reasons
 from tools.writes.hold import WriteHold, call_owner
 from tools.writes.readback import patch_failed
 from tools.writes.rescore import RescoreOutcome, rescore
 from tools.writes.restore import restore_after_regression
 from tools.writes.settle import await_other_apply, live_result, report_interrupted
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How strict the guarded write is, as the caller asked."""
+
+    verify: bool
+    max_broken: int
+    max_holdout_calls: int
 
 
 async def find_proposal(wf: Workflow, metric_id: int, proposal_id: str | None) -> ProposalRow:
@@ -58,12 +69,18 @@ async def apply_if_not_regressed(
     proposal_id: str | None = None,
     verify: bool = True,
     max_broken: int = 0,
+    max_holdout_calls: int = 10,
     progress: ProgressFn | None = None,
 ) -> ApplyResult:
-    """Write the proposal only if it is safe, then re-score and restore on regression."""
+    """Write the proposal only if it is safe (on the Lab and on up to `max_holdout_calls` held-out
+    production calls), then re-score and restore on regression."""
     metric_id = check(MetricId, metric_id, "metric_id")
     proposal_id = check(ProposalId | None, proposal_id, "proposal_id")
-    max_broken = check(MaxBroken, max_broken, "max_broken")
+    options = ApplyOptions(
+        verify=verify,
+        max_broken=check(MaxBroken, max_broken, "max_broken"),
+        max_holdout_calls=check(MaxHoldoutCalls, max_holdout_calls, "max_holdout_calls"),
+    )
     if wf.policy.read_only:
         return ApplyResult(
             metric_id=metric_id,
@@ -84,7 +101,7 @@ async def apply_if_not_regressed(
             proposal.id, metric_id, call_owner(wf), now=wf.clock.now()
         )
         if claim.won:
-            return await _hold(wf, proposal, claim.row, verify, max_broken, progress)
+            return await _hold(wf, proposal, claim.row, options, progress)
         outcome = await await_other_apply(wf, proposal, claim.row, Reporter(progress))
         if outcome is not None:
             return outcome
@@ -98,8 +115,7 @@ async def _hold(
     wf: Workflow,
     proposal: ProposalRow,
     row: ApplyRow,
-    verify: bool,
-    max_broken: int,
+    options: ApplyOptions,
     progress: ProgressFn | None,
 ) -> ApplyResult:
     """Run the apply we hold, renewing the hold as it reports; if it stops early, leave the row
@@ -107,11 +123,15 @@ async def _hold(
     hold = WriteHold(wf, row)
     report = Reporter(progress, tick=hold.renew)
     try:
-        return await _apply_claimed(wf, proposal, row, hold, verify, max_broken, report)
+        result = await _apply_claimed(wf, proposal, row, hold, options, report)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await wf.ledger.abandon_apply(row.id, row.owner, now=wf.clock.now())
         raise
+    copied = proposal.body.get("copies_warning")
+    if copied:
+        result.warnings.insert(0, copied)
+    return result
 
 
 async def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
@@ -145,8 +165,7 @@ async def _apply_claimed(
     proposal: ProposalRow,
     row: ApplyRow,
     hold: WriteHold,
-    verify: bool,
-    max_broken: int,
+    options: ApplyOptions,
     report: Reporter,
 ) -> ApplyResult:
     metric_id = proposal.metric_id
@@ -171,7 +190,7 @@ async def _apply_claimed(
             reasons=["the live metric differs from the one the proposal was made against"],
             next_steps=[f"optimise_metric(metric_id={metric_id}, force=True)"],
         )
-    unsafe, regressed = guard_reasons(evidence, body, patch, max_broken)
+    unsafe, regressed = guard_reasons(evidence, body, patch, options.max_broken)
     if unsafe or regressed:
         await wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
         status = "not_applied_unsafe" if unsafe else "not_applied_regressed"
@@ -181,7 +200,42 @@ async def _apply_claimed(
             reasons=unsafe + regressed,
             summary=f"Metric {metric_id}: not applied, {(unsafe + regressed)[0]}.",
         )
-    return await _write_and_verify(wf, proposal, row, hold, live, verify, report, base)
+    held, notes = await _held_out(wf, live, patch, options, report)
+    if held is not None and held.status == "worse":
+        await wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
+        return ApplyResult(
+            **base,
+            status="not_applied_regressed",
+            held_out=held,
+            warnings=notes,
+            reasons=[f"on labelled production calls outside the Lab it {describe(held)}"],
+            summary=f"Metric {metric_id}: not applied, it {describe(held)}.",
+        )
+    base = {**base, "held_out": held}
+    result = await _write_and_verify(wf, proposal, row, hold, live, options.verify, report, base)
+    result.warnings = notes + result.warnings
+    return result
+
+
+async def _held_out(
+    wf: Workflow, live: Metric, patch: dict[str, Any], options: ApplyOptions, report: Reporter
+) -> tuple[HeldOutEvidence | None, list[str]]:
+    """The proposal on the newest held-out calls (none checked when there are none, or when
+    `max_holdout_calls` is 0), with warnings about what was not checked."""
+    if options.max_holdout_calls == 0:
+        return None, ["The held-out check was skipped (max_holdout_calls=0)."]
+    found = await held_out_calls(wf, live)
+    if not found.calls:
+        return None, []
+    chosen = found.calls[: options.max_holdout_calls]
+    notes = []
+    if len(found.calls) > len(chosen):
+        notes.append(
+            f"{len(found.calls)} held-out calls found; checked the newest {len(chosen)} "
+            f"(max_holdout_calls={options.max_holdout_calls})."
+        )
+    judged = await check_proposal(wf, live, patch, chosen, report, options.max_broken)
+    return evidence_of(judged, len(found.calls)), notes + judged.warnings
 
 
 async def _latest_history_id(wf: Workflow, metric_id: int) -> int | None:

@@ -20,6 +20,7 @@ from tools.progress import Reporter
 from tools.proposals.evidence import Evidence, evidence_for
 from tools.proposals.fingerprint import metric_fingerprint
 from tools.proposals.mapping import proposal_patch
+from tools.proposals.overfitting import copies_in_proposal
 from tools.proposals.view import proposal_view
 from tools.results import OptimiseResult, ProposalView
 from tools.untrusted import bound, quote_untrusted
@@ -196,6 +197,10 @@ class _Following:
             )
         evidence = evidence_for(metric, state.output)
         view = proposal_view(metric, state.output, patch, evidence, progress_id=self.progress_id)
+        copies = copies_in_proposal(metric, state.output)
+        if copies.copied:
+            self.warnings.append(copies.warning() or "")
+            view.copied_passages = copies
         if not patch:
             unchanged = self._result("unchanged", "the optimiser proposed no changes.", view=view)
             return await self._record(unchanged)
@@ -208,6 +213,7 @@ class _Following:
                 "view": view.model_dump(mode="json"),
                 "evidence": evidence.model_dump(mode="json"),
                 "unauthorized_label_changes": state.output.unauthorized_label_changes,
+                "copies_warning": copies.warning(),
             },
             now=self.wf.clock.now(),
         )
