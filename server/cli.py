@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from server.labs_cli import add_labs_commands
 from server.settings import Settings, SettingsError
 
 USAGE_ERROR = 2
@@ -58,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--diffs", action="store_true", help="also print the proposed diffs")
 
+    add_labs_commands(sub, common)
+
     verbosity(sub.add_parser("demo", help="run the whole workflow on the built-in sandbox"))
 
     sandbox = sub.add_parser("sandbox", help="serve the sandbox Cekura API on loopback")
@@ -96,6 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.headless import run_command
 
             return run_command(_settings(args), args)
+        if args.command == "lab-status":
+            from server.labs_cli import lab_status_command
+
+            return lab_status_command(_settings(args), args)
+        if args.command == "label":
+            from server.labs_cli import label_command
+
+            return label_command(_settings(args), args)
         if args.command == "demo":
             from server.demo import run_demo
 

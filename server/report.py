@@ -19,6 +19,7 @@ STYLE = {
     "proposed": "cyan",
     "unchanged": "dim",
     "no_new_feedback": "dim",
+    "not_ready": "yellow",
     "needs_answers": "yellow",
     "not_applied_regressed": "red",
     "not_applied_stale": "yellow",
@@ -52,12 +53,27 @@ def outcome_details(outcome: MetricOutcome) -> list[str]:
     if outcome.apply is not None:
         label = "why" if outcome.apply.status == "reverted" else "refused"
         lines.extend(f"{label}: {r}" for r in outcome.apply.reasons)
+    held = outcome.apply.held_out if outcome.apply is not None else None
+    if held is not None:
+        live, proposed = held.comparison.live, held.comparison.proposed
+        lines.append(
+            f"held-out calls ({len(held.checked)} of {held.found}): {held.status}; live "
+            f"{live.score.correct}/{live.score.total} (kappa {_kappa(live.kappa)}), proposal "
+            f"{proposed.score.correct}/{proposed.score.total} (kappa {_kappa(proposed.kappa)}); "
+            f"broken {held.comparison.flips.broken or '-'}"
+        )
+    if opt is not None and opt.status == "not_ready":
+        lines.append(f"needs {opt.feedback_needed} more labelled call(s) before optimising")
     for source in (opt, outcome.apply):
         if source is not None:
             lines.extend(f"warning: {w}" for w in source.warnings)
     if outcome.error:
         lines.append(f"error: {outcome.error}")
     return lines
+
+
+def _kappa(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def diff_lines(outcome: MetricOutcome) -> list[str]:

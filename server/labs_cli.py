@@ -1,0 +1,107 @@
+"""`cekura-optimise lab-status` and `cekura-optimise label`: the Labs workflow from a shell, with
+the same results as the tools, errors that name flags, and exit codes (0 ok, 1 failed, 2 usage)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from pydantic import BaseModel
+
+from prompts import parse_metric_ids
+from server.runtime import Runtime
+from server.settings import Settings
+from tools.context import Workflow
+from tools.errors import WorkflowError, ledger_failure_text
+from tools.inputs import CallId, Feedback, Label, MetricId, check
+from tools.ledger import LedgerUnavailable
+
+FAILED = 1
+USAGE_ERROR = 2
+
+
+def add_labs_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """The `lab-status` and `label` subcommands."""
+    status = sub.add_parser("lab-status", help="how ready each metric's Lab is")
+    common(status)
+    status.add_argument("--metrics", required=True, help="comma-separated metric ids, e.g. 109")
+    status.add_argument("--json", action="store_true", help="print the results as JSON")
+    label = sub.add_parser("label", help="record a person's verdict on a call in the metric's Lab")
+    common(label)
+    label.add_argument("--metric", required=True, help="the metric id")
+    label.add_argument("--call", required=True, help="the call log id (from review_results)")
+    label.add_argument("--expected", required=True, help="the right result: 5, 0 or an enum value")
+    label.add_argument("--feedback", required=True, help="why, citing the moment in the call")
+    label.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def lab_status_command(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        ids = parse_metric_ids(args.metrics, "--metrics")
+    except ValueError as exc:
+        return _usage(args, exc)
+    from tools.workflows.lab_status import lab_status
+
+    async def work(wf: Workflow) -> list[BaseModel]:
+        return [await lab_status(wf, metric_id) for metric_id in ids]
+
+    return anyio.run(_run, settings, args, work)
+
+
+def label_command(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        metric_id = check(MetricId, args.metric, "--metric", from_text=True)
+        call_id = check(CallId, args.call, "--call", from_text=True)
+        expected = check(Label, _verdict(args.expected), "--expected")
+        feedback = check(Feedback, args.feedback, "--feedback")
+    except WorkflowError as exc:
+        return _usage(args, exc)
+    from tools.workflows.label import label_call
+
+    async def work(wf: Workflow) -> list[BaseModel]:
+        return [await label_call(wf, metric_id, call_id, expected, feedback)]
+
+    return anyio.run(_run, settings, args, work)
+
+
+def _verdict(text: str) -> int | str:
+    """'5' is the number 5 (binary verdicts are numbers); any other text is an enum value."""
+    stripped = text.strip()
+    return int(stripped) if stripped.lstrip("-").isdigit() else stripped
+
+
+def _usage(args: argparse.Namespace, exc: Exception) -> int:
+    print(f"cekura-optimise {args.command}: {exc}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+async def _run(
+    settings: Settings,
+    args: argparse.Namespace,
+    work: Callable[[Workflow], Awaitable[list[BaseModel]]],
+) -> int:
+    runtime = Runtime(settings)
+    try:
+        results = await work(await runtime.workflow())
+    except WorkflowError as exc:
+        print(f"cekura-optimise {args.command}: {exc}", file=sys.stderr)
+        return FAILED
+    except LedgerUnavailable as exc:
+        print(f"cekura-optimise {args.command}: {ledger_failure_text(exc)}", file=sys.stderr)
+        return FAILED
+    finally:
+        await runtime.aclose()
+    for result in results:
+        if args.json:
+            print(result.model_dump_json(indent=2))
+            continue
+        print(
+            f"{getattr(result, 'metric_id', '')}\t{getattr(result, 'status', '')}\t"
+            f"{getattr(result, 'summary', '')}"
+        )
+        for warning in getattr(result, "warnings", []):
+            print(f"\twarning: {warning}")
+    return 0
