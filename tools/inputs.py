@@ -7,7 +7,7 @@ Numbers are strict (`true` is not 1, `"101"` is not 101) except when read from c
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -162,6 +162,7 @@ ReviewLimit = Annotated[
 ]
 Since = Annotated[
     datetime,
+    AfterValidator(lambda when: when if when.tzinfo else when.replace(tzinfo=UTC)),
     _must_be("an ISO 8601 date or date-time such as '2026-11-20' or '2026-11-20T09:00:00Z'"),
 ]
 Label = Annotated[

@@ -4,7 +4,7 @@ voted on them, and whether a feedback note says enough to teach the optimiser.""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tools.cekura.models import Metric, MetricReview
 
@@ -47,11 +47,16 @@ def feedback_problem(feedback: str) -> str | None:
     return None
 
 
-def epoch(stamp: str | None) -> float:
-    """An ISO 8601 time from Cekura as epoch seconds; 0 when missing or unreadable."""
+def epoch(stamp: datetime | str | None) -> float:
+    """A time from Cekura (ISO 8601 text or a datetime) as epoch seconds; 0 when missing or
+    unreadable. A time without a zone is taken as UTC."""
     if not stamp:
         return 0.0
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
+    if isinstance(stamp, str):
+        try:
+            stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return 0.0
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.timestamp()

@@ -117,7 +117,7 @@ def _reviewed(call: CallLog, metric_id: int, in_lab: set[int]) -> ReviewedCall:
     explanation = " ".join(item.explanation) if item is not None and item.explanation else None
     return ReviewedCall(
         call_id=call.id,
-        timestamp=call.timestamp,
+        timestamp=call.timestamp.isoformat() if call.timestamp else None,
         result=verdict,
         explanation=quote_untrusted(explanation, 500) if explanation else None,
         transcript=quote_untrusted(call.transcript, EXCERPT_CHARS) if call.transcript else None,
