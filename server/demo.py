@@ -1,7 +1,9 @@
 """`cekura-optimise demo`: the whole workflow on the built-in sandbox, no account needed.
 
-A read-only pass shows each metric's summary and diff; the optimiser's question is answered; then
-the guarded apply shows what was applied, what was refused and why, and one automatic revert.
+A person labels two calls of a metric short of feedback and sees it become ready; a read-only
+pass shows each metric's summary and diff; the optimiser's question is answered; then the guarded
+apply shows what was applied, what was refused and why (including a proposal that does worse on
+held-out production calls), and one automatic revert.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ def run_demo() -> int:
     return anyio.run(_demo)
 
 
+LABELLED_METRIC = 109
+
+
 async def _demo() -> int:
-    from tools.workflows.optimise import optimise_metric
-    from tools.workflows.questions import answer_optimiser_questions
     from tools.workflows.routine import optimise_metrics
 
     started = time.monotonic()
@@ -66,27 +69,17 @@ async def _demo() -> int:
             f"Sandbox project with {len(ids)} metrics: "
             + ", ".join(f"{m.id} {m.name}" for m in metrics)
         )
+        out.heading(f"1. Label two calls of metric {LABELLED_METRIC} with a person's verdict")
+        await _label_two(wf, out, LABELLED_METRIC)
 
-        out.heading("1. Read-only pass: optimise every metric, write nothing")
+        out.heading("2. Read-only pass: optimise every metric, write nothing")
         report = await optimise_metrics(wf, ids)
         out.report(report, diffs=True)
+        await _answer_questions(wf, out, report)
 
-        paused = [m for m in report.metrics if m.status == "needs_answers" and m.optimise]
-        if paused:
-            out.heading("2. Answer the optimiser's questions, then follow the run to its proposal")
-        for outcome in paused:
-            assert outcome.optimise is not None
-            answers = {
-                q.id: (q.options[0] if q.options else "yes") for q in outcome.optimise.questions
-            }
-            for qid, answer in answers.items():
-                out.line(f"metric {outcome.metric_id}, question {qid}: answering {answer!r}")
-            resumed = await answer_optimiser_questions(wf, outcome.metric_id, answers)
-            out.line(resumed.summary)
-            followed = await optimise_metric(wf, outcome.metric_id)
-            out.line(followed.summary)
-
-        out.heading("3. Guarded auto-apply: write only what passes, re-score, revert regressions")
+        out.heading(
+            "4. Guarded auto-apply: held-out calls decide too; re-score, revert regressions"
+        )
         applied = await optimise_metrics(wf, ids, apply=True)
         out.report(applied, diffs=False)
     finally:
@@ -95,3 +88,54 @@ async def _demo() -> int:
     out.line(f"Demo finished in {time.monotonic() - started:.1f}s against the in-process sandbox.")
     out.line("Next: `cekura-optimise serve --sandbox` to try the MCP tools from Claude Code.")
     return exit_code(applied)
+
+
+async def _label_two(wf, out: _Out, metric_id: int) -> None:
+    """Readiness before and after a person labels the two likeliest-wrong calls (in the demo, the
+    person says each result is wrong and cites the call's last line)."""
+    from tools.workflows.lab_status import lab_status
+    from tools.workflows.label import label_call
+    from tools.workflows.review import review_results
+
+    out.line((await lab_status(wf, metric_id)).summary)
+    review = await review_results(wf, metric_id, limit=5)
+    for call in [c for c in review.calls if not c.in_lab and c.result in (0, 5)][:2]:
+        detail = await wf.client.get_call_log(call.call_id)
+        right = 5 if call.result == 0 else 0
+        moment = _last_line(detail.transcript or "")
+        feedback = (
+            f"At {moment[0]} the caller said '{moment[1]}'; the metric should "
+            f"{'pass' if right == 5 else 'fail'} this call, not {'fail' if right == 5 else 'pass'} it."
+        )
+        out.line(f"call {call.call_id}: result {call.result}, the person says {right}: {feedback}")
+        out.line((await label_call(wf, metric_id, call.call_id, right, feedback)).summary)
+    out.line((await lab_status(wf, metric_id)).summary)
+
+
+def _last_line(transcript: str) -> tuple[str, str]:
+    """(timestamp, words) of the transcript's last caller line, e.g. ('00:24', 'Thanks.')."""
+    for line in reversed(transcript.splitlines()):
+        stamp, _, rest = line.partition("] ")
+        speaker, _, words = rest.partition(": ")
+        if words and "Main Agent" not in speaker:
+            return stamp.lstrip("["), words.strip()
+    return "the end", transcript.strip()[-80:]
+
+
+async def _answer_questions(wf, out: _Out, report) -> None:
+    """Answer each paused run's questions with the first option, then follow it to its proposal."""
+    from tools.workflows.optimise import optimise_metric
+    from tools.workflows.questions import answer_optimiser_questions
+
+    paused = [m for m in report.metrics if m.status == "needs_answers" and m.optimise]
+    if paused:
+        out.heading("3. Answer the optimiser's questions, then follow the run to its proposal")
+    for outcome in paused:
+        assert outcome.optimise is not None
+        answers = {q.id: (q.options[0] if q.options else "yes") for q in outcome.optimise.questions}
+        for qid, answer in answers.items():
+            out.line(f"metric {outcome.metric_id}, question {qid}: answering {answer!r}")
+        resumed = await answer_optimiser_questions(wf, outcome.metric_id, answers)
+        out.line(resumed.summary)
+        followed = await optimise_metric(wf, outcome.metric_id)
+        out.line(followed.summary)
