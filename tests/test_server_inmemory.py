@@ -17,6 +17,11 @@ TOOLS = {
     "optimise_metrics",
     "answer_optimiser_questions",
     "cancel_optimisation",
+    "review_results",
+    "label_call",
+    "lab_status",
+    "check_on_calls",
+    "validate_on_calls",
 }
 
 
@@ -31,8 +36,9 @@ async def test_tools_are_listed_with_truthful_annotations(runtime):
     async with Client(build_server(runtime=runtime)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TOOLS
-    assert tools["diff_proposal"].annotations.read_only_hint is True
-    for name in ("apply_if_not_regressed", "revert_metric", "optimise_metrics"):
+    for name in ("diff_proposal", "review_results", "lab_status", "check_on_calls"):
+        assert tools[name].annotations.read_only_hint is True
+    for name in ("apply_if_not_regressed", "revert_metric", "optimise_metrics", "label_call"):
         assert tools[name].annotations.destructive_hint is True
     assert tools["optimise_metric"].annotations.destructive_hint is False
     assert all(t.output_schema for t in tools.values())
@@ -45,7 +51,13 @@ async def test_read_only_mode_is_reflected_in_annotations(tmp_path):
         tools = {t.name: t for t in (await client.list_tools()).tools}
     await live.aclose()
     assert tools["optimise_metrics"].annotations.destructive_hint is False
-    for name in ("apply_if_not_regressed", "revert_metric", "cancel_optimisation"):
+    for name in (
+        "apply_if_not_regressed",
+        "revert_metric",
+        "cancel_optimisation",
+        "label_call",
+        "validate_on_calls",
+    ):
         assert tools[name].annotations.destructive_hint is False
         assert tools[name].annotations.read_only_hint is True
 
@@ -94,10 +106,12 @@ async def test_missing_key_is_a_clear_error_at_the_first_call(tmp_path):
 async def test_prompts_fill_in_the_metric_ids(runtime):
     async with Client(build_server(runtime=runtime)) as client:
         names = {p.name for p in (await client.list_prompts()).prompts}
-        assert names == {"optimise_routine", "optimise_routine_apply"}
+        assert names == {"optimise_routine", "optimise_routine_apply", "label_session"}
         got = await client.get_prompt("optimise_routine_apply", {"metric_ids": "101, 102"})
+        session = await client.get_prompt("label_session", {"metric_id": "109"})
     text = got.messages[0].content.text
     assert "metric_ids=[101, 102]" in text and "apply=true" in text
+    assert "metric_id=109" in session.messages[0].content.text
 
 
 async def test_an_unusable_ledger_is_a_clear_error_not_a_crash(tmp_path):
