@@ -98,7 +98,9 @@ def _call_log_ids(value: Any) -> list[int] | str:
 def _one_agent(body: dict[str, Any], state: SandboxState) -> int:
     """The agent named by exactly one of `agent_id` / `assistant_id` (no agent here has an
     external assistant id)."""
-    if ("agent_id" in body) == ("assistant_id" in body):
+    if "agent_id" not in body and "assistant_id" not in body:
+        raise ApiError(400, {"non_field_errors": ["Provide agent_id or assistant_id."]})
+    if "agent_id" in body and "assistant_id" in body:
         raise ApiError(
             400, {"non_field_errors": ["Provide either agent_id or assistant_id, not both."]}
         )

@@ -270,7 +270,7 @@ async def test_rerun_all_bills_every_call_of_the_agent(
         ({"agent_id": 11}, {"call_logs": ["This field is required."]}),
         (
             {"call_logs": [HELD_OUT_107]},
-            {"non_field_errors": ["Provide either agent_id or assistant_id, not both."]},
+            {"non_field_errors": ["Provide agent_id or assistant_id."]},
         ),
         (
             {"agent_id": 11, "assistant_id": 4, "call_logs": [HELD_OUT_107]},
