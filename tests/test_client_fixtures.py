@@ -9,7 +9,7 @@ import pytest_asyncio
 import respx
 
 from openapi_schemas import fixtures
-from tools.cekura import CekuraClient, PendingProposal
+from tools.cekura import CekuraClient, MetricFeedback, PendingProposal
 
 BASE = "https://cekura.example.test"
 PROGRESS = "/test_framework/metric-reviews/process_feedbacks_progress/"
@@ -33,12 +33,10 @@ READ_BY_CLIENT = {
     "run_reviews_progress_failed",
     "metric_history_page",
     "metric_optimiser_cron_job",
-}
-NOT_CLIENT_ENDPOINTS = {
     "create_from_call_log_response",
     "mark_metric_vote_call_log_response",
-    "mark_metric_vote_run_response",
 }
+NOT_CLIENT_ENDPOINTS = {"mark_metric_vote_run_response"}
 
 
 @pytest_asyncio.fixture
@@ -246,3 +244,33 @@ async def test_cron_job(client, api):
         "both",
     )
     assert job.created_via == "api"
+
+
+@pytest.mark.asyncio
+async def test_create_from_call_log_answer(client, api):
+    api.post("/test_framework/test-sets/create_from_call_log/").respond(
+        json=fixtures()["create_from_call_log_response"]
+    )
+    label = MetricFeedback(metric=12345, feedback="Caller agreed at 00:09", expected_value=5)
+    test_set = await client.create_from_call_log(3358270, [label])
+    assert (test_set.id, test_set.agent, test_set.source_model, test_set.source_id) == (
+        9101,
+        2142,
+        "CallLog",
+        "3358270",
+    )
+    (review,) = test_set.metric_reviews
+    assert (review.id, review.metric, review.expected_value) == (55001, 12345, 5)
+    assert review.feedback.startswith("At 00:09")
+    assert review.explanation == ["No explicit confirmation phrase from the caller was detected"]
+
+
+@pytest.mark.asyncio
+async def test_mark_metric_vote_answer(client, api):
+    route = api.post("/observability/v2/call-logs/3358270/mark_metric_vote/").respond(
+        json=fixtures()["mark_metric_vote_call_log_response"]
+    )
+    await client.mark_metric_vote(
+        3358270, metric_id=12345, thumbs_up=False, expected_value=5, feedback=None
+    )
+    assert route.call_count == 1

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
 import respx
 
-from tools.cekura import CekuraClient
+from tools.cekura import CekuraClient, MetricFeedback
 
 BASE = "https://cekura.example.test"
+SINCE = datetime(2026, 8, 1, tzinfo=UTC)
+NAIVE = datetime(2026, 8, 1)
+VOTE: dict[str, Any] = {"metric_id": 101, "thumbs_up": False, "expected_value": 5, "feedback": "f"}
+LABEL = MetricFeedback(metric=101, feedback="Caller agreed at 00:09", expected_value=5)
+DRAFT = {"name": "Booked", "type": "llm_judge", "eval_type": "binary", "description": "d"}
 
 
 @pytest_asyncio.fixture
@@ -87,6 +93,76 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ),
     ("cron job id", lambda c: c.delete_cron_job(0), "job_id"),
     ("cron update empty", lambda c: c.update_cron_job(1, {}), "fields"),
+    ("call log id zero", lambda c: c.get_call_log(0), "call_log_id"),
+    ("call log id text", lambda c: c.get_call_log("3358270"), "call_log_id"),
+    ("list agent id", lambda c: c.list_call_logs(agent_id=0), "agent_id"),
+    ("list project id", lambda c: c.list_call_logs(project_id=True), "project_id"),
+    ("list no call ids", lambda c: c.list_call_logs(call_ids=[]), "call_ids"),
+    ("list bad call id", lambda c: c.list_call_logs(call_ids=[7, -1]), "call_ids"),
+    ("list page zero", lambda c: c.list_call_logs(page=0), "page"),
+    ("list page size", lambda c: c.list_call_logs(page_size=201), "page_size"),
+    ("list naive time", lambda c: c.list_call_logs(timestamp_from=NAIVE), "timezone-aware"),
+    ("list time as text", lambda c: c.list_call_logs(timestamp_to="2026-08-01"), "datetime"),
+    (
+        "list window reversed",
+        lambda c: c.list_call_logs(timestamp_from=SINCE, timestamp_to=SINCE - timedelta(days=1)),
+        "before",
+    ),
+    (
+        "list window over 33 days",
+        lambda c: c.list_call_logs(timestamp_from=SINCE, timestamp_to=SINCE + timedelta(days=34)),
+        "33 days",
+    ),
+    ("vote call log id", lambda c: c.mark_metric_vote(0, **VOTE), "call_log_id"),
+    ("vote metric id", lambda c: c.mark_metric_vote(7, **{**VOTE, "metric_id": 0}), "metric_id"),
+    (
+        "vote thumbs text",
+        lambda c: c.mark_metric_vote(7, **{**VOTE, "thumbs_up": "agree"}),
+        "thumbs_up",
+    ),
+    ("vote thumbs int", lambda c: c.mark_metric_vote(7, **{**VOTE, "thumbs_up": 1}), "thumbs_up"),
+    ("vote feedback", lambda c: c.mark_metric_vote(7, **{**VOTE, "feedback": 5}), "feedback"),
+    ("create no metrics", lambda c: c.create_from_call_log(7, []), "metrics"),
+    ("create bare ids", lambda c: c.create_from_call_log(7, [101]), "bare metric ids"),
+    (
+        "create dicts",
+        lambda c: c.create_from_call_log(7, [{"metric": 101, "feedback": "f"}]),
+        "MetricFeedback",
+    ),
+    ("create one metric twice", lambda c: c.create_from_call_log(7, [LABEL, LABEL]), "once"),
+    ("create call log id", lambda c: c.create_from_call_log(0, [LABEL]), "call_log_id"),
+    ("create project", lambda c: c.create_from_call_log(7, [LABEL], project=0), "project"),
+    ("review nothing to change", lambda c: c.patch_review(55001), "expected_value or feedback"),
+    ("review feedback none", lambda c: c.patch_review(55001, feedback=None), "feedback"),
+    ("review id", lambda c: c.patch_review(0, feedback="f"), "review_id"),
+    ("rerun all", lambda c: c.rerun_evaluation("all", agent_id=11), "call_log_ids"),
+    ("rerun no calls", lambda c: c.rerun_evaluation([], agent_id=11), "call_log_ids"),
+    ("rerun repeated call", lambda c: c.rerun_evaluation([7, 7], agent_id=11), "repeat"),
+    ("rerun no agent", lambda c: c.rerun_evaluation([7], agent_id=None), "agent_id"),
+    ("preview 11 calls", lambda c: c.preview_metric(DRAFT, list(range(1, 12))), "at most 10"),
+    ("preview no calls", lambda c: c.preview_metric(DRAFT, []), "call_log_ids"),
+    ("preview repeated call", lambda c: c.preview_metric(DRAFT, [7, 7]), "repeat"),
+    ("preview all", lambda c: c.preview_metric(DRAFT, "all"), "call_log_ids"),
+    ("preview no draft", lambda c: c.preview_metric({}, [7]), "metric_data"),
+    (
+        "preview unknown field",
+        lambda c: c.preview_metric({**DRAFT, "llm_provider": "x"}, [7]),
+        "llm_provider",
+    ),
+    (
+        "preview program field",
+        lambda c: c.preview_metric({**DRAFT, "metric_description_program": {}}, [7]),
+        "metric_description_program",
+    ),
+    (
+        "preview no eval type",
+        lambda c: c.preview_metric({**DRAFT, "eval_type": None}, [7]),
+        "eval_type",
+    ),
+    ("preview bad type", lambda c: c.preview_metric({**DRAFT, "type": "judge"}, [7]), "type"),
+    ("preview long name", lambda c: c.preview_metric({**DRAFT, "name": "n" * 256}, [7]), "255"),
+    ("preview agent id", lambda c: c.preview_metric(DRAFT, [7], agent_id=0), "agent_id"),
+    ("preview progress id", lambda c: c.get_preview_progress(" "), "progress_id"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Async client for the Cekura endpoints this project uses (contract: cekura-api.md §2-§6).
+"""Async client for the Cekura endpoints this project uses (contract: cekura-api.md §2-§7, §12).
 
 The endpoint methods live in one module per resource; `transport` sends every call, deciding
 from its retry table which failures are worth another attempt.
@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 import anyio
 import httpx
 
+from .call_logs import CallLogCalls
 from .history import HistoryCalls
 from .metrics import MetricCalls
 from .optimiser import OptimiserCalls
+from .preview import PreviewCalls
 from .schedules import ScheduleCalls
 from .transport import Transport
 
@@ -23,7 +25,9 @@ __all__ = ["DEFAULT_BASE_URL", "CekuraClient"]
 DEFAULT_BASE_URL = "https://api.cekura.ai"
 
 
-class CekuraClient(OptimiserCalls, MetricCalls, HistoryCalls, ScheduleCalls):
+class CekuraClient(
+    OptimiserCalls, MetricCalls, HistoryCalls, ScheduleCalls, CallLogCalls, PreviewCalls
+):
     """One shared HTTP connection pool to Cekura; use `async with` or call `aclose()`.
 
     At most `max_in_flight` requests are on the wire at once (many workflows share one client).

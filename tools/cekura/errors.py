@@ -71,8 +71,9 @@ class CekuraTransportError(CekuraError):
 
 
 class CekuraOutcomeUnknown(CekuraTransportError):
-    """A non-idempotent POST (process_feedbacks, run_reviews) was sent but no answer came back:
-    Cekura may or may not have started the job. It must not be retried blindly."""
+    """A non-idempotent POST (process_feedbacks, run_reviews, a preview, a re-evaluation, a vote)
+    was sent but no answer came back: Cekura may or may not have acted on it. It must not be
+    retried blindly."""
 
 
 class CekuraMalformedResponse(CekuraError):

@@ -19,6 +19,17 @@ def id_list(name: str, values: Any) -> list[int]:
     return [positive_int(f"each of {name}", v) for v in values]
 
 
+def distinct_ids(name: str, values: Any, *, at_most: int | None = None) -> list[int]:
+    """A non-empty list of distinct positive integer ids, at most `at_most` of them, else a
+    ValueError (a repeated id would be evaluated, and billed, twice)."""
+    ids = id_list(name, values)
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{name} must not repeat an id")
+    if at_most is not None and len(ids) > at_most:
+        raise ValueError(f"{name} must hold at most {at_most} ids, got {len(ids)}")
+    return ids
+
+
 def token(name: str, value: Any) -> str:
     """Non-blank text, stripped, else a ValueError naming `name`."""
     if not isinstance(value, str) or not value.strip():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TriggerKind = Literal["always", "llm_judge", "custom_code"]
 MetricType = Literal["basic", "custom_prompt", "custom_code", "llm_judge"]
@@ -30,6 +30,12 @@ class TestSet(_Body):
     duration: str | None = None
     source_model: str | None = None
     source_id: str | None = None
+
+    @field_validator("source_id", mode="before")
+    @classmethod
+    def _read_source_id(cls, value: Any) -> Any:
+        """The call log's id as text, as the schema types it, even when sent as a number."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class MetricReview(_Body):
