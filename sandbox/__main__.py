@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--progress-shape", choices=("envelope", "flat"), default="envelope")
     parser.add_argument("--optimiser-polls", type=int, default=2, metavar="N")
     parser.add_argument("--run-reviews-polls", type=int, default=1, metavar="N")
+    parser.add_argument("--preview-polls", type=int, default=1, metavar="N")
     parser.add_argument(
         "--optimiser-seconds", type=float, default=None, metavar="S", help="overrides the polls"
     )
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         optimiser_seconds=args.optimiser_seconds,
         run_reviews_seconds=args.run_reviews_seconds,
         api_keys=args.api_key,
+        preview_polls=args.preview_polls,
     )
 
     def ready(url: str) -> None:

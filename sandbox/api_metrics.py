@@ -28,12 +28,12 @@ from sandbox.web import (
     not_found,
     ok,
     optional_int_query,
+    page_of,
     read_object,
     required_query,
 )
 
 DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 200
 
 # PatchedMetricEditSerializerV2's writable fields; read-only ones (id, reviews…) are ignored.
 PATCH_RULES: dict[str, v.Rule] = {
@@ -131,28 +131,9 @@ async def metric_patch(request: Request, state: SandboxState) -> Response:
 
 async def metric_history(request: Request, state: SandboxState) -> Response:
     metric = metric_from_path(request, state, slug_ok=True)
-    rows = state.history_rows(metric["id"])
-    size = optional_int_query(request, "page_size") or DEFAULT_PAGE_SIZE
-    size = max(1, min(size, MAX_PAGE_SIZE))
-    page_text = request.query_params.get("page") or "1"
-    pages = max(1, -(-len(rows) // size))
-    if not page_text.isdigit() or not 1 <= int(page_text) <= pages:
-        raise ApiError(404, {"detail": "Invalid page."})
-    page = int(page_text)
-    url = request.url
-    previous = None
-    if page == 2:
-        previous = str(url.remove_query_params("page"))
-    elif page > 2:
-        previous = str(url.include_query_params(page=page - 1))
-    return ok(
-        {
-            "count": len(rows),
-            "next": str(url.include_query_params(page=page + 1)) if page < pages else None,
-            "previous": previous,
-            "results": [history_row(r) for r in rows[(page - 1) * size : page * size]],
-        }
-    )
+    page = page_of(request, state.history_rows(metric["id"]), DEFAULT_PAGE_SIZE)
+    page["results"] = [history_row(r) for r in page["results"]]
+    return ok(page)
 
 
 async def metric_history_edit(request: Request, state: SandboxState) -> Response:

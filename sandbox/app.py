@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from sandbox import api_cron, api_labs, api_metrics
+from sandbox import api_calls, api_cron, api_lab_rows, api_labs, api_metrics, api_preview
 from sandbox.middleware import SandboxMiddleware
 from sandbox.state import SandboxState
 from sandbox.validation import ValidationFailed
@@ -23,6 +23,9 @@ API_KEY_HEADER = "x-cekura-api-key"
 _METRICS = "/test_framework/v2/metrics"
 _REVIEWS = "/test_framework/metric-reviews"
 _CRON = "/schedules/v1/metric-optimiser-cron-jobs"
+_CALLS = "/observability/v2/call-logs"
+_PREVIEW = {"POST": ("metric_preview", api_preview.metric_preview)}
+_PREVIEW_PROGRESS = {"GET": ("metric_preview_progress", api_preview.metric_preview_progress)}
 
 Methods = dict[str, tuple[str, Handler]]
 
@@ -40,11 +43,16 @@ ENDPOINTS: tuple[tuple[str, Methods], ...] = (
         f"{_REVIEWS}/process_feedbacks_cancel/",
         {"POST": ("process_feedbacks_cancel", api_labs.process_feedbacks_cancel)},
     ),
+    (f"{_REVIEWS}/{{id}}/", {"PATCH": ("review_patch", api_lab_rows.review_patch)}),
     (f"{_METRICS}/", {"GET": ("metrics_list", api_metrics.metrics_list)}),
     (
         f"{_METRICS}/run_reviews_progress/",
         {"GET": ("run_reviews_progress", api_metrics.run_reviews_progress)},
     ),
+    (f"{_METRICS}/preview/", _PREVIEW),
+    (f"{_METRICS}/preview-progress/", _PREVIEW_PROGRESS),
+    ("/test_framework/v1/metrics/preview/", _PREVIEW),
+    ("/test_framework/v1/metrics/preview-progress/", _PREVIEW_PROGRESS),
     (
         f"{_METRICS}/{{id}}/",
         {
@@ -79,6 +87,20 @@ ENDPOINTS: tuple[tuple[str, Methods], ...] = (
             "PATCH": ("cron_update", api_cron.cron_update),
             "DELETE": ("cron_delete", api_cron.cron_delete),
         },
+    ),
+    (
+        "/test_framework/test-sets/create_from_call_log/",
+        {"POST": ("create_from_call_log", api_lab_rows.create_from_call_log)},
+    ),
+    (f"{_CALLS}/", {"GET": ("call_logs_list", api_calls.call_logs_list)}),
+    (
+        f"{_CALLS}/rerun_evaluation/",
+        {"POST": ("rerun_evaluation", api_calls.rerun_evaluation)},
+    ),
+    (f"{_CALLS}/{{id}}/", {"GET": ("call_log_get", api_calls.call_log_get)}),
+    (
+        f"{_CALLS}/{{id}}/mark_metric_vote/",
+        {"POST": ("mark_metric_vote", api_calls.mark_metric_vote)},
     ),
 )
 

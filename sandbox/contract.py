@@ -22,6 +22,28 @@ ROUTE_NAMES: tuple[str, ...] = (
     "cron_get",
     "cron_update",
     "cron_delete",
+    "call_logs_list",
+    "call_log_get",
+    "mark_metric_vote",
+    "rerun_evaluation",
+    "create_from_call_log",
+    "review_patch",
+    "metric_preview",
+    "metric_preview_progress",
+)
+
+# Routes whose `{id}` path parameter is a metric id (or slug).
+METRIC_PATH_ROUTES = frozenset(
+    {
+        "metric_get",
+        "metric_patch",
+        "metric_history",
+        "metric_history_edit",
+        "metric_restore",
+        "run_reviews",
+        "apply_proposal",
+        "dismiss_proposal",
+    }
 )
 
 PASS_VALUE = 5
@@ -30,6 +52,7 @@ FAIL_VALUE = 0
 METRIC_TYPES = ("basic", "custom_prompt", "custom_code", "llm_judge")
 DEPRECATED_METRIC_TYPES = ("basic", "custom_prompt")
 EVAL_TYPES = ("binary", "continuous_qualitative", "numeric", "enum")
+LEGACY_BINARY_EVAL_TYPES = ("binary_workflow_adherence", "binary_qualitative")
 EVALUATION_TRIGGERS = ("always", "automatic", "custom")
 TRIGGER_TYPES = ("llm_judge", "custom_code")
 LLM_PROVIDERS = ("openai", "gemini", "dspy-gepa-gemini-flash", "deepseek-v4-flash")

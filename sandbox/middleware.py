@@ -15,15 +15,13 @@ from urllib.parse import parse_qsl
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.contract import METRIC_PATH_ROUTES
 from sandbox.faults import Fault
 from sandbox.state import RequestRecord, SandboxState
+from sandbox.web import SERVER_ERROR_PAGE
 
 Resolver = Callable[[Scope], tuple[str | None, dict[str, Any]]]
 
-_SERVER_ERROR_PAGE = (
-    '<!doctype html>\n<html lang="en">\n<head><title>Server Error ({status})</title></head>\n'
-    "<body><h1>Server Error ({status})</h1><p></p></body>\n</html>\n"
-)
 _MAINTENANCE_PAGE = (
     "<!doctype html>\n<html><head><title>Scheduled maintenance</title></head>\n"
     "<body><h1>We'll be right back</h1><p>The service is undergoing scheduled maintenance."
@@ -95,14 +93,21 @@ class SandboxMiddleware:
     def _metric_id(
         self, route: str | None, params: dict[str, Any], body: Any, query: dict[str, str]
     ) -> int | None:
-        """The metric a request concerns: from the path, the body, or its progress id's run."""
+        """The metric a request concerns: from a metric path, a Lab row's path, the body, or
+        its progress id's run."""
         if route is None:
             return None
-        if "id" in params and not route.startswith("cron"):
+        if "id" in params and route in METRIC_PATH_ROUTES:
             metric = self.state.find_metric(str(params["id"]))
             return metric["id"] if metric else None
+        if route == "review_patch" and str(params.get("id", "")).isdigit():
+            review = self.state.lab.review(int(params["id"]))
+            return review["metric"] if review else None
         if isinstance(body, dict) and isinstance(body.get("metric_id"), int):
             return body["metric_id"]
+        named = _named_metrics(body)
+        if len(named) == 1:
+            return named[0]
         progress_id = query.get("progress_id") or (
             body.get("progress_id") if isinstance(body, dict) else None
         )
@@ -110,6 +115,14 @@ class SandboxMiddleware:
             str(progress_id)
         )
         return job.metric_id if job else None
+
+
+def _named_metrics(body: Any) -> list[int]:
+    """The metric ids a create_from_call_log body names (`metrics: [{metric}]`)."""
+    items = body.get("metrics") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [i["metric"] for i in items if isinstance(i, dict) and isinstance(i.get("metric"), int)]
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -144,9 +157,7 @@ async def _send_fault(fault: Fault, send: Send) -> int | None:
         ).encode()
         await _start(send, 429, "application/json", len(body), [(b"retry-after", wait.encode())])
     else:
-        page = (
-            _SERVER_ERROR_PAGE.format(status=status) if fault.kind == "5xx" else _MAINTENANCE_PAGE
-        )
+        page = SERVER_ERROR_PAGE.format(status=status) if fault.kind == "5xx" else _MAINTENANCE_PAGE
         body = page.encode()
         await _start(send, status, "text/html; charset=utf-8", len(body))
     await send({"type": "http.response.body", "body": body, "more_body": False})

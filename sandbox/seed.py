@@ -1,418 +1,147 @@
-"""The seeded world: one project, one agent, six metrics whose Lab rows drive the scenarios.
+"""The seeded world's machinery: one project, one agent, metrics built from Lab texts, Lab calls.
 
-101 clean improvement · 102 conversion to custom_code · 103 pauses with a question · 104 a fix that
-breaks a labelled row in the sample · 105 no feedback, no changes · 106 better on the sample, worse
-on the whole Lab. Every `actual_value` is the judge's output on the seeded configuration.
+The metrics and their Lab texts live in `sandbox.seed_labs` (101–106) and `sandbox.seed_loop`
+(107–110); the production calls that are in no Lab live in `sandbox.seed_calls`. Every
+`actual_value` is the judge's output on the seeded configuration. Times of recent calls are
+relative to the sandbox's clock (`now`), so they stay inside Cekura's default 30-day window.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.contract import FAIL_VALUE, PASS_VALUE
 from sandbox.judge import evaluate, lab_score
+from sandbox.seed_labs import METRICS, MetricSpec
+from sandbox.seed_loop import LOOP_METRICS
 
 PROJECT_ID = 1
 AGENT_ID = 11
 AGENT_NAME = "Front Desk Agent"
 SEEDED_AT = "2026-08-10T10:30:45Z"
 LABELLED_AT = "2026-08-11T08:02:13Z"
-
-_TRIGGER_104 = """\
-TRIGGER_CUES = ["account", "details"]
-
-transcript = str(data.get("transcript", "")).lower()
-_result = any(cue in transcript for cue in TRIGGER_CUES)
-_explanation = "Account details discussed" if _result else "No account details discussed"
-"""
-
-_LAB_101 = """\
-expected: pass
-feedback: At 00:09 the caller said 'Sounds good' to the Tuesday 2 PM slot and the agent went ahead
-  with it; that is agreement to a booked slot, so this should pass.
-[00:01] Main Agent: Thanks for calling Northside Heating, how can I help?
-[00:04] Testing Agent: Hi, I'd like to book a boiler service.
-[00:07] Main Agent: I have Tuesday at 2 PM. Shall I put you down for that?
-[00:09] Testing Agent: Sounds good.
-[00:11] Main Agent: Great, I've pencilled you in for Tuesday at 2 PM. You'll get a text reminder.
-
-expected: pass
-feedback: At 00:12 the caller replied 'that works for me' and the agent reserved Thursday 10 AM
-  for her. The booking was made and agreed, so this should pass.
-[00:01] Main Agent: Good morning, Lakeside Dental.
-[00:03] Testing Agent: Hello, I need to book a check-up for my daughter.
-[00:08] Main Agent: The first opening is Thursday at 10 AM with Dr Patel.
-[00:12] Testing Agent: That works for me.
-[00:14] Main Agent: Lovely, I've reserved Thursday at 10 AM under Mia Jones.
-
-expected: fail
-[00:01] Main Agent: Northside Heating, how can I help?
-[00:03] Testing Agent: Can I book an engineer for Friday morning?
-[00:06] Main Agent: Let me check the diary for Friday.
-[00:21] Main Agent: Friday is looking very full, I'm still checking.
-[00:25] Testing Agent: Don't worry, I'll call back later.
-
-expected: pass
-[00:01] Main Agent: Lakeside Dental, Sam speaking.
-[00:03] Testing Agent: Hi, I'd like to book a cleaning, any time Monday.
-[00:07] Main Agent: Monday at 9 AM is free. Would you like it?
-[00:09] Testing Agent: Yes please.
-[00:11] Main Agent: Done, your appointment is confirmed for Monday at 9 AM.
-
-expected: fail
-[00:01] Main Agent: Northside Heating, how can I help?
-[00:03] Testing Agent: I need to book a gas safety check this week.
-[00:07] Main Agent: I'm sorry, there is no availability this week. The next slot is in three weeks.
-[00:12] Testing Agent: That's too late, I'll try someone else.
-
-expected: pass
-[00:01] Main Agent: Lakeside Dental, how can I help?
-[00:03] Testing Agent: Hi, can I reschedule my filling to next week?
-[00:08] Main Agent: I can move you to Wednesday at 3 PM.
-[00:10] Testing Agent: Sounds good, thank you.
-[00:12] Main Agent: All done, see you on Wednesday at 3 PM.
-
-expected: none
-[00:01] Main Agent: Northside Heating, how can I help?
-[00:03] Testing Agent: What time do you close on Saturdays?
-[00:05] Main Agent: We close at 1 PM on Saturdays.
-[00:07] Testing Agent: Great, thanks.
-"""
-
-_LAB_102 = """\
-expected: pass
-feedback: At 00:02 the agent said 'this call is recorded for quality and training' before asking
-  for the account number. That is the disclosure in different words. This check should be
-  deterministic: an exact match on the standard disclosure wordings, no judgement needed.
-[00:02] Main Agent: Welcome to Harbour Bank. This call is recorded for quality and training.
-[00:06] Testing Agent: Hi, I want to check a payment.
-[00:08] Main Agent: Of course. Can I take your account number, please?
-[00:12] Testing Agent: It's 4471 2290.
-
-expected: pass
-feedback: At 00:03 the agent said 'calls are recorded' before taking the caller's date of birth,
-  so the disclosure was made in time. This should pass.
-[00:01] Main Agent: Harbour Bank, you're speaking with Leo.
-[00:03] Main Agent: Just so you know, calls are recorded to help us improve our service.
-[00:07] Testing Agent: Fine. I need to update my address.
-[00:10] Main Agent: No problem. Can I have your date of birth first?
-
-expected: fail
-[00:01] Main Agent: Harbour Bank, how can I help?
-[00:04] Testing Agent: I want to dispute a card payment.
-[00:06] Main Agent: Sure, what's your full name and postcode?
-[00:09] Testing Agent: Hang on, am I being recorded?
-[00:11] Main Agent: Yes, calls are recorded.
-
-expected: pass
-[00:01] Main Agent: Good afternoon, Harbour Bank. This call may be recorded for training purposes.
-[00:06] Testing Agent: Hi, I'd like to order a new card.
-[00:08] Main Agent: Certainly. Can you confirm your date of birth?
-
-expected: fail
-[00:01] Main Agent: Harbour Bank.
-[00:02] Testing Agent: Hi, I've been locked out of the app.
-[00:04] Main Agent: Okay, what's your date of birth and the first line of your address?
-
-expected: pass
-[00:01] Main Agent: Thanks for calling Harbour Bank. This call is recorded for quality and training.
-[00:05] Testing Agent: I need to increase my overdraft.
-[00:07] Main Agent: I can help with that. What's your account number?
-"""
-
-_LAB_103 = """\
-expected: pass
-feedback: At 00:09 the agent said 'transfer you to my supervisor' and the supervisor picked up at
-  00:15. The caller was handed over, so this escalation was handled and should pass.
-[00:01] Main Agent: Brightline Energy, how can I help?
-[00:03] Testing Agent: My bill doubled and I want to speak to a manager.
-[00:06] Main Agent: I understand. Let me see who is free.
-[00:09] Main Agent: I'm going to transfer you to my supervisor now, please hold.
-[00:15] Main Agent: You're through to Priya, the team supervisor.
-
-expected: fail
-feedback: At 00:11 the agent said 'the team has gone home' and the call ended without any
-  handover. Offering a transfer that never happens is not an escalation; this should fail.
-[00:01] Main Agent: Brightline Energy, how can I help?
-[00:03] Testing Agent: I've been cut off twice, I want a real person.
-[00:06] Main Agent: I can connect you to a specialist or transfer you to my supervisor.
-[00:11] Main Agent: Sorry, the team has gone home for the day. Please ring again tomorrow.
-[00:16] Testing Agent: Unbelievable.
-
-expected: pass
-[00:01] Main Agent: Brightline Energy, how can I help?
-[00:03] Testing Agent: Can I talk to a supervisor about my refund?
-[00:06] Main Agent: Of course, I'll connect you to a specialist in our refunds team right away.
-
-expected: fail
-[00:01] Main Agent: Brightline Energy, how can I help?
-[00:03] Testing Agent: Put me through to a manager, please.
-[00:06] Main Agent: I'm afraid I'm unable to transfer calls at the moment.
-
-expected: fail
-[00:01] Main Agent: Brightline Energy, how can I help?
-[00:03] Testing Agent: I'd like to speak to a real person, not a bot.
-[00:06] Main Agent: I can help with most things. What is your account number?
-[00:10] Testing Agent: Fine, it's 55021.
-"""
-
-_LAB_104 = """\
-expected: pass
-feedback: At 00:10 the caller answered 'okay' when asked whether the agent could update the
-  address on the account. In context that is consent, so this should pass.
-[00:01] Main Agent: Clearwater Broadband, this is Tom.
-[00:03] Testing Agent: I've moved house and need my account details updated.
-[00:07] Main Agent: I can change the address on your account now. Is that alright?
-[00:10] Testing Agent: Okay.
-[00:12] Main Agent: Done, your new address is saved.
-
-expected: fail
-feedback: Correctly failed: at 00:09 the caller said 'I do not agree to that' when the agent
-  offered to move the plan, and nothing was changed.
-[00:01] Main Agent: Clearwater Broadband, how can I help?
-[00:03] Testing Agent: I'm calling about the details of my contract.
-[00:06] Main Agent: I can move your account to the new 24-month plan today.
-[00:09] Testing Agent: No, I do not agree to that.
-[00:11] Main Agent: Understood, nothing has been changed.
-
-expected: fail
-[00:01] Main Agent: Clearwater Broadband, how can I help?
-[00:03] Testing Agent: I want to add my partner to the account.
-[00:06] Main Agent: I can add her now if you agree.
-[00:08] Testing Agent: Okay, hold on. Let me check with her first before you change anything.
-[00:14] Main Agent: No problem, call us back when you're ready.
-
-expected: pass
-[00:01] Main Agent: Clearwater Broadband, how can I help?
-[00:03] Testing Agent: Please change the email on my account.
-[00:06] Main Agent: May I update your details now?
-[00:08] Testing Agent: Yes, I consent.
-
-expected: pass
-[00:01] Main Agent: Clearwater Broadband, how can I help?
-[00:03] Testing Agent: I'd like to change the payment details on my account.
-[00:06] Main Agent: Do I have your permission to update the direct debit?
-[00:09] Testing Agent: Yes, you have my permission.
-
-expected: fail
-[00:01] Main Agent: Clearwater Broadband, how can I help?
-[00:03] Testing Agent: Someone changed my account password without asking me.
-[00:07] Main Agent: I can reset it and update your security details now.
-[00:10] Testing Agent: I do not agree to any more changes until I speak to your fraud team.
-"""
-
-_LAB_105 = """\
-expected: pass
-[00:01] Main Agent: Thank you for calling Brightside Dental, this is Amy.
-[00:04] Testing Agent: Hi, I have a question about my bill.
-
-expected: pass
-[00:01] Main Agent: Good morning, Riverside Clinic, how can I help?
-[00:03] Testing Agent: Hello, I need a repeat prescription.
-
-expected: fail
-[00:01] Main Agent: Yeah, what do you want?
-[00:03] Testing Agent: Er, I was calling about my order.
-
-expected: pass
-[00:01] Main Agent: Good afternoon, Parkway Motors service desk.
-[00:04] Testing Agent: Hi, my car is due its MOT.
-"""
-
-_LAB_106 = """\
-expected: pass
-feedback: At 00:24 the caller said 'thanks for your help' once the router came back online after
-  the reset; the problem was fixed on the call, so this should pass.
-[00:01] Main Agent: Clearwater Broadband support, how can I help?
-[00:04] Testing Agent: There's a problem with my internet, it keeps dropping.
-[00:08] Main Agent: Let's reset the router. Hold the button on the back for ten seconds.
-[00:19] Main Agent: I can see the line is back up on my side.
-[00:24] Testing Agent: Yes, the lights are green again. Thanks for your help.
-
-expected: pass
-feedback: At 00:18 the caller said 'that sorted it' after the agent cleared the error on the
-  account; the problem was solved, so this should pass.
-[00:01] Main Agent: Clearwater Broadband support, how can I help?
-[00:03] Testing Agent: My TV box shows error 43 every evening.
-[00:07] Main Agent: I've cleared a stuck entitlement on your account. Please restart the box.
-[00:18] Testing Agent: Right, it's restarted and the channels are back. That sorted it.
-
-expected: pass
-[00:01] Main Agent: Clearwater Broadband support, how can I help?
-[00:03] Testing Agent: I have a fault on my phone line, there's no dial tone.
-[00:09] Main Agent: I've re-provisioned the line. The issue is resolved on our side, try now?
-[00:15] Testing Agent: Yes, I've got a dial tone.
-
-expected: fail
-[00:01] Main Agent: Clearwater Broadband support, how can I help?
-[00:03] Testing Agent: The Wi-Fi has a problem again, it's so slow.
-[00:08] Main Agent: I've changed your channel. How is it now?
-[00:20] Testing Agent: It's still not working properly.
-
-expected: fail
-[00:01] Main Agent: Clearwater Broadband support, how can I help?
-[00:04] Testing Agent: I'm getting an error when I log in to my email.
-[00:09] Main Agent: I've raised a ticket with the email team; they will look at it within 48 hours.
-[00:15] Testing Agent: Alright, thanks for your help.
-
-expected: fail
-[00:01] Main Agent: Clearwater Broadband support, how can I help?
-[00:03] Testing Agent: There's a fault with my landline, it crackles.
-[00:08] Main Agent: An engineer needs to visit. The earliest is next Thursday.
-[00:13] Testing Agent: That's a long wait, but thanks for your help.
-
-expected: fail
-[00:01] Main Agent: Clearwater Broadband support, how can I help?
-[00:04] Testing Agent: My router has a problem, the power light keeps flashing red.
-[00:09] Main Agent: The router has failed. I'll post a replacement; it arrives in three days.
-[00:16] Testing Agent: Okay. Thanks for your help anyway.
-
-expected: pass
-[00:01] Main Agent: Clearwater Broadband support, how can I help?
-[00:03] Testing Agent: There's a problem with my bill, I was charged twice.
-[00:08] Main Agent: I've refunded the duplicate charge, so the issue is resolved.
-[00:11] Main Agent: You'll see the money back in three to five days.
-[00:14] Testing Agent: Great.
-"""
+# The calls behind the first Labs happened in July 2026, before those Labs were seeded.
+_OLD_CALLS_FROM = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+_LABELS = {"pass": PASS_VALUE, "fail": FAIL_VALUE, "none": None}
+_AGE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?")
 
 
 @dataclass(frozen=True)
-class _Row:
-    "One Lab row: the human label (5 pass, 0 fail, None unlabelled), the call, the"
+class LabRow:
+    """One Lab row: the human label (5 pass, 0 fail, None unlabelled), the call, the note.
 
-    "reviewer's note."
+    `age` is how long before the sandbox's `now` the call happened (None: an old call, before the
+    Labs were seeded); `voted` puts the label and note on the call log as a human vote too.
+    """
 
     expected: int | None
     lines: tuple[str, ...]
     feedback: str = ""
+    age: timedelta | None = None
+    voted: bool = False
 
 
 @dataclass(frozen=True)
-class _Metric:
+class SeedCall:
+    """A production call of the seed: its call-log id, transcript, time and human votes."""
+
     id: int
-    name: str
-    description: str
-    lab: str
-    trigger: str = "always"
-    trigger_type: str = "llm_judge"
-    trigger_prompt: str = ""
-    trigger_code: str = ""
+    lines: tuple[str, ...]
+    at: datetime
+    votes: tuple[tuple[int, Any, str | None], ...] = ()  # (metric id, expected value, feedback)
 
 
-_METRICS: tuple[_Metric, ...] = (
-    _Metric(
-        id=101,
-        name="Appointment Booked",
-        description=(
-            "Assess whether the main agent booked an appointment that the caller agreed to.\n"
-            "PASS when the agent confirms the slot, for example 'is booked for' or 'your "
-            "appointment is confirmed'.\n"
-            "FAIL if the caller says 'call back later' or the agent says 'no availability'."
-        ),
-        lab=_LAB_101,
-        trigger="custom",
-        trigger_prompt=(
-            "Evaluate only if the caller wants to 'book', 'reschedule' or 'cancel' an appointment."
-        ),
-    ),
-    _Metric(
-        id=102,
-        name="Recording Disclosure",
-        description=(
-            "Check that the main agent tells the caller the call is recorded before asking "
-            "for personal details.\n"
-            "PASS when the agent says 'this call may be recorded'.\n"
-            "FAIL if the caller has to ask 'am I being recorded'."
-        ),
-        lab=_LAB_102,
-    ),
-    _Metric(
-        id=103,
-        name="Escalation Handled",
-        description=(
-            "Judge whether the main agent handled the caller's request to speak to a person.\n"
-            "PASS when the agent says 'connect you to a specialist'.\n"
-            "FAIL if the agent says 'unable to transfer'."
-        ),
-        lab=_LAB_103,
-        trigger="custom",
-        trigger_prompt=(
-            "Evaluate only when the caller asks for a 'manager', a 'supervisor' or a 'real person'."
-        ),
-    ),
-    _Metric(
-        id=104,
-        name="Caller Consent",
-        description=(
-            "Check that the caller gave clear consent before the agent changed their account "
-            "details.\n"
-            "PASS when the caller says 'yes, I consent' or 'you have my permission'.\n"
-            "FAIL if the caller says 'do not agree'."
-        ),
-        lab=_LAB_104,
-        trigger="custom",
-        trigger_type="custom_code",
-        trigger_code=_TRIGGER_104,
-    ),
-    _Metric(
-        id=105,
-        name="Polite Greeting",
-        description=(
-            "Check that the main agent opens the call with a polite greeting.\n"
-            "PASS when the agent says 'thank you for calling', 'good morning' or 'good "
-            "afternoon'.\n"
-            "FAIL if the agent opens with 'what do you want'."
-        ),
-        lab=_LAB_105,
-    ),
-    _Metric(
-        id=106,
-        name="Issue Resolved",
-        description=(
-            "Decide whether the caller's problem was resolved by the end of the call.\n"
-            "PASS when the agent confirms 'the issue is resolved' or the caller says 'is "
-            "working again'.\n"
-            "FAIL if the caller says 'still not working'."
-        ),
-        lab=_LAB_106,
-        trigger="custom",
-        trigger_prompt="Evaluate only if the caller reports a 'problem', a 'fault' or an 'error'.",
-    ),
-)
-
-_LABELS = {"pass": PASS_VALUE, "fail": FAIL_VALUE, "none": None}
+def all_specs() -> tuple[MetricSpec, ...]:
+    """Every seeded metric, in display order."""
+    return (*METRICS, *LOOP_METRICS)
 
 
-def parse_lab(text: str) -> tuple[_Row, ...]:
-    """Rows of a Lab text block: `expected:` pass|fail|none, an optional `feedback:` (indented
-    lines continue it), then the transcript; a blank line separates rows."""
+def parse_age(text: str) -> timedelta:
+    """`18d`, `6h` or `2d3h` as a timedelta."""
+    match = _AGE.fullmatch(text.strip())
+    if match is None or not any(match.groups()):
+        raise ValueError(f"bad age {text!r}: expected e.g. 18d, 6h or 2d3h")
+    return timedelta(days=int(match[1] or 0), hours=int(match[2] or 0))
+
+
+def parse_lab(text: str) -> tuple[LabRow, ...]:
+    """Rows of a Lab text block: `expected:` pass|fail|none, optional `age:` and `voted: yes`,
+    an optional `feedback:` (indented lines continue it), then the transcript; a blank line
+    separates rows."""
     rows = []
     for block in text.strip().split("\n\n"):
-        expected: int | None = None
+        fields: dict[str, Any] = {"expected": None, "age": None, "voted": False}
         feedback: list[str] = []
         lines: list[str] = []
         for line in block.splitlines():
             key, _, value = line.partition(": ")
             if key == "expected":
-                expected = _LABELS[value.strip()]
+                fields["expected"] = _LABELS[value.strip()]
+            elif key == "age":
+                fields["age"] = parse_age(value)
+            elif key == "voted":
+                fields["voted"] = value.strip() == "yes"
             elif key == "feedback":
                 feedback.append(value.strip())
             elif line.startswith("  ") and feedback:
                 feedback.append(line.strip())
             else:
                 lines.append(line)
-        rows.append(_Row(expected, tuple(lines), " ".join(feedback)))
+        rows.append(LabRow(lines=tuple(lines), feedback=" ".join(feedback), **fields))
     return tuple(rows)
 
 
-def seed_metrics() -> dict[int, dict[str, Any]]:
-    "Fresh metric records (MetricDetail fields plus write-only ones), keyed by id, Lab rows"
-    "judged."
-    return {spec.id: _metric_record(spec, order) for order, spec in enumerate(_METRICS, start=1)}
+def lab_call_log_id(metric_id: int, index: int) -> int:
+    """The call log a seeded Lab row was made from (its test set's `source_id`)."""
+    return 3_358_000 + metric_id * 10 + index
 
 
-def _metric_record(spec: _Metric, order: int) -> dict[str, Any]:
+def recording_url(call_log_id: int) -> str:
+    return f"https://storage.sandbox.invalid/recordings/call_{call_log_id}.mp3"
+
+
+def stamp(at: datetime) -> str:
+    """A time as Cekura writes it (ISO 8601, UTC, `Z`, whole seconds)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def call_time(now: datetime, metric_id: int, index: int, row: LabRow) -> datetime:
+    """When the call behind a Lab row happened: `age` before now, or a fixed day in July 2026."""
+    if row.age is not None:
+        return now - row.age
+    return _OLD_CALLS_FROM + timedelta(days=(metric_id - 101) * 3, hours=index * 2)
+
+
+def seed_metrics(now: datetime | None = None) -> dict[int, dict[str, Any]]:
+    """Fresh metric records (MetricDetail fields plus write-only ones), keyed by id, Lab rows
+    judged; `now` is the sandbox's clock (recent Lab rows are dated from it)."""
+    now = now or datetime.now(UTC)
+    return {
+        spec.id: _metric_record(spec, order, now) for order, spec in enumerate(all_specs(), start=1)
+    }
+
+
+def lab_calls(now: datetime) -> list[SeedCall]:
+    """The production calls every seeded Lab row was made from, with the votes `voted:` asks for."""
+    calls = []
+    for spec in all_specs():
+        for index, row in enumerate(parse_lab(spec.lab), start=1):
+            votes = ((spec.id, row.expected, row.feedback or None),) if row.voted else ()
+            calls.append(
+                SeedCall(
+                    id=lab_call_log_id(spec.id, index),
+                    lines=row.lines,
+                    at=call_time(now, spec.id, index, row),
+                    votes=votes,
+                )
+            )
+    return calls
+
+
+def _metric_record(spec: MetricSpec, order: int, now: datetime) -> dict[str, Any]:
     metric: dict[str, Any] = {
         "id": spec.id,
         "slug": f"{spec.name.lower().replace(' ', '_')}_{spec.id}",
@@ -459,7 +188,7 @@ def _metric_record(spec: _Metric, order: int) -> dict[str, Any]:
         "evaluation_trigger_variables": [],
     }
     metric["reviews"] = [
-        _review(spec.id, index, row, metric)
+        _review(spec.id, index, row, metric, call_time(now, spec.id, index, row))
         for index, row in enumerate(parse_lab(spec.lab), start=1)
     ]
     correct, total = lab_score(metric["reviews"])
@@ -467,37 +196,45 @@ def _metric_record(spec: _Metric, order: int) -> dict[str, Any]:
     return metric
 
 
-def _review(metric_id: int, index: int, row: _Row, metric: dict[str, Any]) -> dict[str, Any]:
+def _review(
+    metric_id: int, index: int, row: LabRow, metric: dict[str, Any], called_at: datetime
+) -> dict[str, Any]:
     transcript = "\n".join(row.lines)
-    call_id = 3_358_000 + metric_id * 10 + index
+    call_log_id = lab_call_log_id(metric_id, index)
     verdict = evaluate(metric, transcript)
+    created, labelled = SEEDED_AT, LABELLED_AT
+    if row.age is not None:
+        created, labelled = (
+            stamp(called_at + timedelta(hours=1)),
+            stamp(called_at + timedelta(days=1)),
+        )
     return {
         "id": metric_id * 100 + index,
         "test_set": {
             "id": 8000 + (metric_id - 100) * 10 + index,
             "agent": AGENT_ID,
-            "name": str(call_id),
+            "name": str(call_log_id),
             "transcript": transcript,
-            "voice_recording_url": f"https://storage.sandbox.invalid/recordings/call_{call_id}.mp3",
+            "voice_recording_url": recording_url(call_log_id),
             "call_end_reason": "customer-ended-call",
-            "duration": _duration(row.lines[-1]),
+            "duration": duration(row.lines),
             "source_model": "CallLog",
-            "source_id": str(call_id),
-            "created_at": SEEDED_AT,
-            "updated_at": SEEDED_AT,
+            "source_id": str(call_log_id),
+            "created_at": created,
+            "updated_at": created,
         },
         "metric": metric_id,
         "expected_value": row.expected,
         "actual_value": verdict.actual_value,
         "explanation": verdict.explanation,
         "feedback": row.feedback,
-        "created_at": SEEDED_AT,
-        "updated_at": LABELLED_AT,
+        "created_at": created,
+        "updated_at": labelled,
     }
 
 
-def _duration(last_line: str) -> str:
+def duration(lines: tuple[str, ...]) -> str:
     """MM:SS a few seconds after the last utterance's timestamp."""
-    minutes, seconds = (int(part) for part in last_line[1:6].split(":"))
+    minutes, seconds = (int(part) for part in lines[-1][1:6].split(":"))
     total = minutes * 60 + seconds + 4
     return f"{total // 60:02d}:{total % 60:02d}"

@@ -1,7 +1,10 @@
-"""The sandbox's in-memory world: metrics with Lab rows and history, jobs, cron jobs, request log.
+"""The sandbox's in-memory world: metrics with Lab rows and history, production call logs, jobs,
+cron jobs, request log.
 
-Tests and the demo drive and inspect it directly (`state.metric(101)`,
-`state.count("metric_patch")`, `state.faults.add(...)`); the HTTP routes call its operations.
+Tests and the demo drive and inspect it directly (`state.metric(101)`, `state.call_log(id)`,
+`state.credits_used`, `state.count("metric_patch")`, `state.faults.add(...)`); the HTTP routes
+call its operations. `now` is the sandbox's wall clock (the call-log list's default window);
+`clock` times the jobs.
 """
 
 from __future__ import annotations
@@ -13,14 +16,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.call_logs import CallLogStore
 from sandbox.contract import JUDGE_FIELDS, RESTORE_SKIP_FIELDS
 from sandbox.faults import FaultPlan, RunFault
 from sandbox.jobs import OptimiserJob, ProgressShape, RunReviewsJob, Timer, as_progress_shape
 from sandbox.judge import evaluate, lab_score
+from sandbox.lab_rows import LabBook
 from sandbox.optimiser import transcript
+from sandbox.preview import PreviewJob
 from sandbox.seed import SEEDED_AT, seed_metrics
+from sandbox.seed_calls import seed_call_logs
 from sandbox.shapes import history_snapshot, metric_detail, utc_now
 
 FIRST_HISTORY_ID = 900_001
@@ -56,6 +64,10 @@ class SandboxState:
         run_reviews_seconds: float | None = None,
         clock: Callable[[], float] | None = None,
         api_keys: Iterable[str] | None = None,
+        call_logs: dict[int, dict[str, Any]] | None = None,
+        preview_polls: int = 1,
+        preview_seconds: float | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.metrics = metrics
         self.progress_shape = as_progress_shape(progress_shape)
@@ -63,7 +75,13 @@ class SandboxState:
         self.run_reviews_polls = run_reviews_polls
         self.optimiser_seconds = optimiser_seconds
         self.run_reviews_seconds = run_reviews_seconds
+        self.preview_polls = preview_polls
+        self.preview_seconds = preview_seconds
         self.clock = clock or time.monotonic
+        self.now = now or _utc_now
+        self.calls = CallLogStore(call_logs or {}, metrics, self.now)
+        self.lab = LabBook(metrics, self.now)
+        self.preview_jobs: dict[str, PreviewJob] = {}
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.faults = FaultPlan()
         # Reads a run stays `paused` after its last answer, as a worker that resumes later would.
@@ -89,10 +107,17 @@ class SandboxState:
         run_reviews_seconds: float | None = None,
         clock: Callable[[], float] | None = None,
         api_keys: Iterable[str] | None = None,
+        preview_polls: int = 1,
+        preview_seconds: float | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> SandboxState:
-        """A fresh copy of the seeded world (metrics 101–106)."""
+        """A fresh copy of the seeded world: metrics 101–110 and agent 11's call logs, the recent
+        ones dated from `now` at seeding."""
+        now = now or _utc_now
+        seeded_at = now()
+        metrics = seed_metrics(seeded_at)
         return cls(
-            seed_metrics(),
+            metrics,
             progress_shape=progress_shape,
             optimiser_polls=optimiser_polls,
             run_reviews_polls=run_reviews_polls,
@@ -100,6 +125,10 @@ class SandboxState:
             run_reviews_seconds=run_reviews_seconds,
             clock=clock,
             api_keys=api_keys,
+            call_logs=seed_call_logs(metrics, seeded_at),
+            preview_polls=preview_polls,
+            preview_seconds=preview_seconds,
+            now=now,
         )
 
     # Inspection -----------------------------------------------------------------------------
@@ -114,6 +143,15 @@ class SandboxState:
         if text.isdigit():
             return self.metrics.get(int(text))
         return next((m for m in self.metrics.values() if m.get("slug") == text), None)
+
+    def call_log(self, call_log_id: int) -> dict[str, Any]:
+        """The stored call log (mutable; KeyError when unknown)."""
+        return self.calls.calls[call_log_id]
+
+    @property
+    def credits_used(self) -> int:
+        """Metric evaluations billed so far: one per metric per call re-evaluated."""
+        return self.calls.evaluations
 
     def lab_score(self, metric_id: int) -> tuple[int, int]:
         """(correct, labelled) over the metric's stored Lab rows, as `overall_score` reports it."""
@@ -309,6 +347,17 @@ class SandboxState:
             "review_results": results,
         }
 
+    def start_preview(self, config: dict[str, Any], call_log_ids: list[int]) -> PreviewJob:
+        """Start judging a draft configuration on these call logs; nothing will be saved."""
+        job = PreviewJob(
+            progress_id=str(uuid.uuid4()),
+            config=config,
+            calls=[(i, self.call_log(i)["transcript"]) for i in call_log_ids],
+            timer=Timer(self.preview_polls, self.preview_seconds, self.clock),
+        )
+        self.preview_jobs[job.progress_id] = job
+        return job
+
     def _timer(self, fault: RunFault | None, polls: int, seconds: float | None) -> Timer:
         if fault and fault.kind == "slow":
             return Timer(fault.polls or 0, fault.seconds, self.clock)
@@ -336,6 +385,10 @@ class SandboxState:
 
     def next_cron_id(self) -> int:
         return next(self._cron_ids)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _run_failed(total: int, error: str) -> dict[str, Any]:

@@ -17,13 +17,17 @@ _FALSE = {False, "false", "False", "FALSE", "0", "no", "off", "n", "f"}  # False
 
 
 class Invalid(ValueError):
-    """One field's validation failure."""
+    """One field's validation failure; `detail` replaces `[message]` for nested errors."""
+
+    def __init__(self, message: str = "", detail: Any = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class ValidationFailed(Exception):
     """A request body's validation failures, in DRF's `{field: [message, ...]}` shape."""
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(self, errors: dict[str, Any]) -> None:
         super().__init__(errors)
         self.errors = errors
 
@@ -35,7 +39,7 @@ def validate(
     required: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The known fields of `body`, cleaned; unknown fields are ignored as DRF does."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, Any] = {}
     clean: dict[str, Any] = {}
     for name in required:
         if name not in body:
@@ -45,7 +49,7 @@ def validate(
             try:
                 clean[name] = rule(body[name])
             except Invalid as exc:
-                errors[name] = [str(exc)]
+                errors[name] = exc.detail if exc.detail is not None else [str(exc)]
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -127,6 +131,42 @@ def list_of(item: Rule) -> Rule:
         if not isinstance(value, list):
             raise Invalid(f'Expected a list of items but got type "{type(value).__name__}".')
         return [item(v) for v in value]
+
+    return rule
+
+
+def bounded_list(item: Rule, *, min_items: int, max_items: int) -> Rule:
+    """A list of `min_items`..`max_items` items, each checked by `item` (DRF ListField)."""
+
+    def rule(value: Any) -> list[Any]:
+        items = list_of(item)(value)
+        if len(items) < min_items:
+            raise Invalid(f"Ensure this field has at least {min_items} elements.")
+        if len(items) > max_items:
+            raise Invalid(f"Ensure this field has no more than {max_items} elements.")
+        return items
+
+    return rule
+
+
+def nested(rules: Mapping[str, Rule], *, required: Iterable[str] = ()) -> Rule:
+    """An object validated by its own rules; its errors nest under the field, as DRF's do."""
+    names = tuple(required)
+
+    def rule(value: Any) -> dict[str, Any]:
+        _not_null(value)
+        if not isinstance(value, dict):
+            kind = "list" if isinstance(value, list) else type(value).__name__
+            raise Invalid(
+                "",
+                detail={
+                    "non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]
+                },
+            )
+        try:
+            return validate(value, rules, required=names)
+        except ValidationFailed as exc:
+            raise Invalid("", detail=exc.errors) from None
 
     return rule
 

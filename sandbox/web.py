@@ -7,13 +7,19 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 if TYPE_CHECKING:
     from sandbox.state import SandboxState
 
 Handler = Callable[[Request, "SandboxState"], Awaitable[Response]]
 NOT_FOUND = {"detail": "Not found."}
+MAX_PAGE_SIZE = 200
+# Django's page for an unhandled exception with DEBUG off (Cekura's 5xx bodies are undefined).
+SERVER_ERROR_PAGE = (
+    '<!doctype html>\n<html lang="en">\n<head><title>Server Error ({status})</title></head>\n'
+    "<body><h1>Server Error ({status})</h1><p></p></body>\n</html>\n"
+)
 
 
 class ApiError(Exception):
@@ -79,3 +85,34 @@ def optional_int_query(request: Request, name: str) -> int | None:
     if not value.lstrip("-").isdigit():
         raise field_error(name, "A valid integer is required.")
     return int(value)
+
+
+def server_error() -> Response:
+    """A 500 as Django sends it when a view crashes: an HTML page, not JSON."""
+    return HTMLResponse(SERVER_ERROR_PAGE.format(status=500), status_code=500)
+
+
+def page_of(request: Request, rows: list[Any], default_size: int) -> dict[str, Any]:
+    """DRF page-number pagination over `rows`: `{count, next, previous, results}` with absolute
+    links; a page past the end (or not a number) is a 404 "Invalid page."."""
+    size = default_size
+    size_text = request.query_params.get("page_size") or ""
+    if size_text.isdigit() and int(size_text) > 0:
+        size = min(int(size_text), MAX_PAGE_SIZE)
+    page_text = request.query_params.get("page") or "1"
+    pages = max(1, -(-len(rows) // size))
+    if not page_text.isdigit() or not 1 <= int(page_text) <= pages:
+        raise ApiError(404, {"detail": "Invalid page."})
+    page = int(page_text)
+    url = request.url
+    previous = None
+    if page == 2:
+        previous = str(url.remove_query_params("page"))
+    elif page > 2:
+        previous = str(url.include_query_params(page=page - 1))
+    return {
+        "count": len(rows),
+        "next": str(url.include_query_params(page=page + 1)) if page < pages else None,
+        "previous": previous,
+        "results": rows[(page - 1) * size : page * size],
+    }

@@ -204,3 +204,24 @@ def test_bad_specs_name_the_item_and_the_problem(spec: str, message: str) -> Non
 def test_the_cli_refuses_a_bad_spec_before_serving(capsys: pytest.CaptureFixture[str]) -> None:
     assert sandbox_main(["--faults", "429@nowhere", "--port", "0"]) == 2
     assert "unknown route 'nowhere'" in capsys.readouterr().err
+
+
+async def test_lab_row_faults_target_the_metric_named_in_the_body_or_by_the_row(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    state.faults.add(Fault(route="*", kind="5xx", metric_id=109, times=None))
+    url = "/test_framework/test-sets/create_from_call_log/"
+    other = await client.post(url, json={"call_log_id": 3360015, "metrics": [{"metric": 101}]})
+    named = await client.post(url, json={"call_log_id": 3360015, "metrics": [{"metric": 109}]})
+    row = await client.patch("/test_framework/metric-reviews/10901/", json={"feedback": "x"})
+    vote = await client.post(
+        "/observability/v2/call-logs/3360015/mark_metric_vote/",
+        json={"metric_id": 109, "thumbs_up": True, "expected_value": 0},
+    )
+    assert (other.status_code, named.status_code, row.status_code, vote.status_code) == (
+        200,
+        503,
+        503,
+        503,
+    )
+    assert [r.metric_id for r in state.requests] == [101, 109, 109, 109]

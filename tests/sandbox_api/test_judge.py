@@ -153,8 +153,12 @@ def test_seeded_world_looks_like_a_real_lab() -> None:
     assert {m["id"]: m["overall_score"] for m in state.metrics.values()} == {
         101: "3/6",
         102: "3/6",
-        103: "3/5",
+        103: "4/6",
         104: "5/6",
         105: "4/4",
         106: "6/8",
+        107: "4/6",
+        108: "4/6",
+        109: "3/4",
+        110: "4/6",
     }

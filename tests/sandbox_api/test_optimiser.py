@@ -150,7 +150,7 @@ async def test_103_pauses_on_contradictory_labels_and_yes_fixes_both_rows(
     output = (await poll(client, progress_id))["output"]
     assert (score(output, "old_score"), score(output, "new_score")) == ((2, 4), (4, 4))
     assert flips(state, 103, output) == ({10301, 10302}, set())
-    assert (await apply_and_rescore(client, 103, output))["overall_score"] == "5/5"
+    assert (await apply_and_rescore(client, 103, output))["overall_score"] == "6/6"
 
 
 async def test_103_skipped_still_changes_something_without_regressing(
@@ -168,7 +168,7 @@ async def test_103_skipped_still_changes_something_without_regressing(
     assert flips(state, 103, output) == ({10302}, set())
     assert [u["review_id"] for u in output["unresolved_samples"]] == [10301]
     assert output["unresolved_samples"][0]["verdict"] == "prompt_limit"
-    assert (await apply_and_rescore(client, 103, output))["overall_score"] == "4/5"
+    assert (await apply_and_rescore(client, 103, output))["overall_score"] == "5/6"
 
 
 async def test_104_ties_on_the_sample_but_breaks_a_labelled_row(
