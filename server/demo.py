@@ -102,23 +102,27 @@ async def _label_two(wf, out: _Out, metric_id: int) -> None:
     for call in [c for c in review.calls if not c.in_lab and c.result in (0, 5)][:2]:
         detail = await wf.client.get_call_log(call.call_id)
         right = 5 if call.result == 0 else 0
-        moment = _last_line(detail.transcript or "")
+        stamp, words = _agent_says(detail.transcript or "")
         feedback = (
-            f"At {moment[0]} the caller said '{moment[1]}'; the metric should "
-            f"{'pass' if right == 5 else 'fail'} this call, not {'fail' if right == 5 else 'pass'} it."
+            f"At {stamp} the agent said '{words}' followed by the code; that counts, so the metric should "
+            f"{'pass' if right == 5 else 'fail'} this call."
         )
         out.line(f"call {call.call_id}: result {call.result}, the person says {right}: {feedback}")
         out.line((await label_call(wf, metric_id, call.call_id, right, feedback)).summary)
     out.line((await lab_status(wf, metric_id)).summary)
 
 
-def _last_line(transcript: str) -> tuple[str, str]:
-    """(timestamp, words) of the transcript's last caller line, e.g. ('00:24', 'Thanks.')."""
+def _agent_says(transcript: str) -> tuple[str, str]:
+    """(timestamp, words) of the agent's last sentence, less a trailing code such as 'RC-9120':
+    the words a person would quote as the moment that decides the call."""
     for line in reversed(transcript.splitlines()):
         stamp, _, rest = line.partition("] ")
-        speaker, _, words = rest.partition(": ")
-        if words and "Main Agent" not in speaker:
-            return stamp.lstrip("["), words.strip()
+        speaker, _, said = rest.partition(": ")
+        if said and "Main Agent" in speaker:
+            sentence = said.rstrip(".").split(". ")[-1].split()
+            if sentence and any(ch.isdigit() for ch in sentence[-1]):
+                sentence = sentence[:-1]
+            return stamp.lstrip("["), " ".join(sentence)
     return "the end", transcript.strip()[-80:]
 
 

@@ -64,9 +64,12 @@ def outcome_details(outcome: MetricOutcome) -> list[str]:
         )
     if opt is not None and opt.status == "not_ready":
         lines.append(f"needs {opt.feedback_needed} more labelled call(s) before optimising")
+    seen: set[str] = set()
     for source in (opt, outcome.apply):
-        if source is not None:
-            lines.extend(f"warning: {w}" for w in source.warnings)
+        for warning in source.warnings if source is not None else []:
+            if warning not in seen:
+                seen.add(warning)
+                lines.append(f"warning: {warning}")
     if outcome.error:
         lines.append(f"error: {outcome.error}")
     return lines

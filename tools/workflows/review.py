@@ -1,9 +1,10 @@
 """review_results: recent production calls a metric evaluated, likely misalignments first, for a
 person to confirm or correct with label_call. Read-only.
 
-Order: calls whose human vote disagrees with the metric's result; then calls a person flagged
-(reviewed without a vote on this metric, or carrying a note) or whose result looks inconsistent
-(no verdict, or a verdict although the trigger did not fire); then the newest."""
+Order: calls whose human vote disagrees with the metric's result; then calls a person flagged (a
+note on the call, but no vote on this metric) or whose result looks inconsistent (no verdict, or a
+verdict although the trigger did not fire, or none although it did); then the newest. Calls the
+metric did not apply to (its trigger did not fire) are left out unless a person voted on them."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ async def review_results(
     except CekuraError as exc:
         raise WorkflowError(explain(exc, f"reading metric {metric_id}'s production calls")) from exc
     in_lab = lab_call_ids(metric)
+    judged = [call for call in details if _applies(call, metric_id)]
     calls = sorted(
-        (_reviewed(call, metric_id, in_lab) for call in details),
+        (_reviewed(call, metric_id, in_lab) for call in judged),
         key=lambda c: (RANK[c.why], -epoch(c.timestamp)),
     )[:limit]
     misaligned = sum(c.why == "vote_disagrees" for c in calls)
@@ -93,15 +95,26 @@ def _row_item(row: CallLogRow, metric_id: int) -> Any:
 
 
 def _worth_reading(rows: list[CallLogRow], limit: int) -> list[CallLogRow]:
-    """The rows to open: every reviewed one (votes live on the detail), then the newest."""
-    reviewed = [r for r in rows if r.is_reviewed]
+    """The rows to open (votes live on the detail): the newest `limit` reviewed ones and the
+    newest `limit` of all, at most twice `limit` reads."""
     newest = sorted(rows, key=lambda r: -epoch(r.timestamp))
-    chosen = {r.id: r for r in reviewed[: 2 * limit]}
-    for row in newest:
-        if len(chosen) >= 2 * limit:
-            break
+    reviewed = [r for r in newest if r.is_reviewed][:limit]
+    chosen = {r.id: r for r in reviewed}
+    for row in newest[:limit]:
         chosen.setdefault(row.id, row)
     return list(chosen.values())
+
+
+def _trigger_failed(item: Any) -> bool:
+    return bool((item.extra or {}).get("trigger_failed"))
+
+
+def _applies(call: CallLog, metric_id: int) -> bool:
+    """Whether the metric judged the call (its trigger fired), or a person voted on it anyway."""
+    item = call.result_for(metric_id)
+    if item is None:
+        return False
+    return not (_trigger_failed(item) and item.verdict is None and item.expected_value is None)
 
 
 def _reviewed(call: CallLog, metric_id: int, in_lab: set[int]) -> ReviewedCall:
@@ -110,9 +123,9 @@ def _reviewed(call: CallLog, metric_id: int, in_lab: set[int]) -> ReviewedCall:
     why = "recent"
     if item is not None and item.expected_value is not None and item.expected_value != verdict:
         why = "vote_disagrees"
-    elif call.is_reviewed and (item is None or item.expected_value is None):
+    elif (call.feedback or "").strip() and (item is None or item.expected_value is None):
         why = "flagged"
-    elif item is None or verdict is None or bool((item.extra or {}).get("trigger_failed")):
+    elif item is None or (verdict is None) != _trigger_failed(item):
         why = "inconsistent"
     explanation = " ".join(item.explanation) if item is not None and item.explanation else None
     return ReviewedCall(
