@@ -1,4 +1,4 @@
-"""The cost guard: evaluations counted as Cekura bills them, and the 100-call confirmation limit."""
+"""The cost guard: evaluations counted as Cekura bills them, and the limit of 100 evaluations."""
 
 import pytest
 
@@ -15,9 +15,14 @@ def test_credits_are_a_fifth_of_a_credit_per_evaluation():
     assert credits_for(0) == 0.0
 
 
-def test_one_hundred_calls_go_ahead_without_confirmation():
+def test_one_hundred_evaluations_go_ahead_without_confirmation():
     assert cost_confirmation(100) is None
-    assert cost_confirmation(100, 6) is None  # the limit is on calls, not evaluations
+    assert cost_confirmation(10, 10) is None  # 10 calls x 10 metrics = 100 evaluations
+
+
+def test_the_limit_is_on_billed_evaluations_not_calls():
+    needed = cost_confirmation(17, 6)  # 17 calls x 6 metrics = 102 evaluations
+    assert needed is not None and needed.evaluations == 102
 
 
 def test_one_hundred_and_one_calls_need_confirmation_with_the_cost():

@@ -59,3 +59,27 @@ async def test_each_tool_result_matches_its_snapshot(tmp_path):
                 _check(name, result.structured_content)
     finally:
         await runtime.aclose()
+
+
+async def test_each_labs_tool_result_matches_its_snapshot(tmp_path):
+    runtime = Runtime(Settings(sandbox=True, state_dir=tmp_path))
+    feedback = "At 00:07 the agent said 'Your confirmation code is' and gave it; that should pass."
+    calls = [
+        ("lab_status", {"metric_id": 109}),
+        ("review_results", {"metric_id": 109, "limit": 2}),
+        (
+            "label_call",
+            {"metric_id": 109, "call_id": 3360015, "expected_value": 5, "feedback": feedback},
+        ),
+        ("check_on_calls", {"metric_id": 107}),
+        ("validate_on_calls", {"metric_id": 107, "call_ids": [3360001, 3360002]}),
+    ]
+    try:
+        async with Client(build_server(runtime=runtime)) as client:
+            assert not (await client.call_tool("optimise_metric", {"metric_id": 107})).is_error
+            for name, args in calls:
+                result = await client.call_tool(name, args)
+                assert not result.is_error, (name, result.content)
+                _check(name, result.structured_content)
+    finally:
+        await runtime.aclose()

@@ -1,6 +1,7 @@
-"""The cost guard: count metric evaluations the way Cekura bills them, and stop above 100 calls.
+"""The cost guard: count metric evaluations the way Cekura bills them, and stop above 100.
 
-Cekura's rule is never to evaluate more than 100 calls without explicit confirmation. Re-running
+Cekura's rule is never to evaluate more than 100 calls without explicit confirmation; we count
+what is billed, so the limit is on evaluations (which is never fewer than calls). Re-running
 evaluation on a call re-runs every metric assigned to it (there is no metric filter), and a metric
 preview judges one draft per call, so a preview costs one evaluation per call.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 CREDITS_PER_EVALUATION = 0.2
-MAX_CALLS_WITHOUT_CONFIRMATION = 100
+MAX_EVALUATIONS_WITHOUT_CONFIRMATION = 100
 
 
 class CostConfirmation(BaseModel):
@@ -39,9 +40,9 @@ def cost_confirmation(
     call_count: int, metrics_per_call: int = 1, *, confirm_cost: bool = False
 ) -> CostConfirmation | None:
     """What needs confirming before evaluating `call_count` calls; None when it may go ahead
-    (at most MAX_CALLS_WITHOUT_CONFIRMATION calls, or `confirm_cost` given)."""
+    (at most MAX_EVALUATIONS_WITHOUT_CONFIRMATION evaluations, or `confirm_cost` given)."""
     evaluations = evaluations_for(call_count, metrics_per_call)
-    if confirm_cost or call_count <= MAX_CALLS_WITHOUT_CONFIRMATION:
+    if confirm_cost or evaluations <= MAX_EVALUATIONS_WITHOUT_CONFIRMATION:
         return None
     credits = credits_for(evaluations)
     return CostConfirmation(
@@ -50,7 +51,8 @@ def cost_confirmation(
         credits=credits,
         summary=(
             f"Evaluating {call_count} calls runs {evaluations} metric evaluations (about "
-            f"{credits:g} credits), over the {MAX_CALLS_WITHOUT_CONFIRMATION}-call limit; "
+            f"{credits:g} credits), over the limit of {MAX_EVALUATIONS_WITHOUT_CONFIRMATION} "
+            "without confirmation; "
             "pass confirm_cost=True to go ahead."
         ),
     )

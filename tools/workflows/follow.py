@@ -20,7 +20,7 @@ from tools.progress import Reporter
 from tools.proposals.evidence import Evidence, evidence_for
 from tools.proposals.fingerprint import metric_fingerprint
 from tools.proposals.mapping import proposal_patch
-from tools.proposals.overfitting import copies_in_proposal
+from tools.proposals.overfitting import CopySignal, copies_in_proposal
 from tools.proposals.view import proposal_view
 from tools.results import OptimiseResult, ProposalView
 from tools.untrusted import bound, quote_untrusted
@@ -200,7 +200,7 @@ class _Following:
         copies = copies_in_proposal(metric, state.output)
         if copies.copied:
             self.warnings.append(copies.warning() or "")
-            view.copied_passages = copies
+            view.copied_passages = _as_data(copies)
         if not patch:
             unchanged = self._result("unchanged", "the optimiser proposed no changes.", view=view)
             return await self._record(unchanged)
@@ -277,6 +277,12 @@ class _Following:
             elapsed_s=self._elapsed(),
             **fields,
         )
+
+
+def _as_data(copies: CopySignal) -> CopySignal:
+    """The copied spans as the model reads them: outside text, marked as data."""
+    spans = [s.model_copy(update={"text": quote_untrusted(s.text, 200)}) for s in copies.spans]
+    return copies.model_copy(update={"spans": spans})
 
 
 def _shown(question: Question) -> Question:
