@@ -15,11 +15,16 @@ from server.settings import Settings
 from tools.errors import WorkflowError
 from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.cancel import cancel_optimisation
+from tools.workflows.check_calls import check_on_calls
 from tools.workflows.diff import diff_proposal
+from tools.workflows.lab_status import lab_status
+from tools.workflows.label import label_call
 from tools.workflows.optimise import optimise_metric
 from tools.workflows.questions import answer_optimiser_questions
 from tools.workflows.revert import revert_metric
+from tools.workflows.review import review_results
 from tools.workflows.routine import optimise_metrics
+from tools.workflows.validate import validate_on_calls
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +38,11 @@ WORKFLOWS = {
         revert_metric,
         answer_optimiser_questions,
         cancel_optimisation,
+        review_results,
+        label_call,
+        lab_status,
+        check_on_calls,
+        validate_on_calls,
     )
 }
 WHOLE_ID = "must be a whole number from 1 to 2147483647"
@@ -41,6 +51,8 @@ WAIT = "must be a number of seconds above 0 and at most 21600"
 TEST_SETS = "must be a list of 1 to 1000 test set ids"
 BROKEN = "must be a whole number from 0 to 10000"
 PROPOSAL = "must be a proposal id of 1 to 64 characters"
+CALL_IDS = "must be a list of 1 to 100 call log ids"
+LABEL = {"metric_id": 109, "call_id": 3360015, "expected_value": 5, "feedback": "At 00:07 'code'."}
 ANSWERS = "must be a mapping of 1 to 100 question ids (each 1 to 200 characters) to answer text"
 
 
@@ -154,6 +166,40 @@ TABLE = {
     ),
     "an empty question id": Bad(
         "answer_optimiser_questions", {"metric_id": 103, "answers": {"": "yes"}}, "answers", ANSWERS
+    ),
+    "max_holdout_calls over 100": Bad(
+        "apply_if_not_regressed",
+        {"metric_id": 101, "max_holdout_calls": 101},
+        "max_holdout_calls",
+        "must be a whole number from 0 (skip the held-out check) to 100",
+    ),
+    "review limit of zero": Bad(
+        "review_results", {"metric_id": 109, "limit": 0}, "limit", "must be from 1 to 50"
+    ),
+    "review since that is no date": Bad(
+        "review_results",
+        {"metric_id": 109, "since": "last week"},
+        "since",
+        "must be an ISO 8601 date",
+    ),
+    "lab status of metric zero": Bad("lab_status", {"metric_id": 0}, "metric_id", WHOLE_ID),
+    "blank feedback": Bad(
+        "label_call", {**LABEL, "feedback": "   "}, "feedback", "must be the person's reasons"
+    ),
+    "call id zero": Bad(
+        "label_call", {**LABEL, "call_id": 0}, "call_id", "must be a call log's whole-number id"
+    ),
+    "a label of true": Bad(
+        "label_call", {**LABEL, "expected_value": True}, "expected_value", "must be a verdict"
+    ),
+    "no call ids to check on": Bad(
+        "check_on_calls", {"metric_id": 107, "call_ids": []}, "call_ids", CALL_IDS
+    ),
+    "101 call ids to validate": Bad(
+        "validate_on_calls",
+        {"metric_id": 107, "call_ids": list(range(1, 102))},
+        "call_ids",
+        CALL_IDS,
     ),
 }
 

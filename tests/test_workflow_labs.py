@@ -109,7 +109,7 @@ async def test_vague_feedback_is_accepted_with_advice(tmp_path):
     ("args", "words"),
     [
         ((109, NEWEST_109[0], 5, "   "), "feedback must be"),
-        ((109, NEWEST_109[0], 3, FEEDBACK), "expected_value must be one of"),
+        ((109, NEWEST_109[0], 3, FEEDBACK), "expected value must be one of"),
         ((109, NEWEST_109[0], True, FEEDBACK), "expected_value must be"),
         ((109, 0, 5, FEEDBACK), "call_id must be"),
         ((109, 999_999_999, 5, FEEDBACK), "no call log 999999999"),

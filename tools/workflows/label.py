@@ -86,7 +86,7 @@ def _check_verdict(metric: Metric, expected_value: Any) -> None:
         return
     if expected_value not in allowed:
         raise WorkflowError(
-            f"expected_value must be one of {allowed} for metric {metric.id} "
+            f"The expected value must be one of {allowed} for metric {metric.id} "
             f"({metric.eval_type or 'binary'}); got {expected_value!r}. Nothing was sent."
         )
 
