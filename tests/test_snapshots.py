@@ -21,6 +21,7 @@ VOLATILE = [
     (re.compile(r"prop_[0-9a-f]{12}"), "prop_<id>"),
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r'"elapsed_s": [0-9.]+'), '"elapsed_s": 0'),
+    (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)"), "<time>"),
 ]
 
 
