@@ -237,3 +237,21 @@ async def test_a_proposal_copying_a_transcript_sentence_is_flagged(tmp_path):
         assert any("Possible overfitting" in warning for warning in result.warnings)
         applied = await apply_if_not_regressed(w.wf, 110)
         assert any("Possible overfitting" in warning for warning in applied.warnings)
+
+
+async def test_the_lab_has_nothing_new_after_a_run_on_the_same_labels(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        assert (await lab_status(w.wf, 107)).status == "ready"
+        await optimise_metric(w.wf, 107)
+        after = await lab_status(w.wf, 107)
+        assert after.status == "no_new_feedback" and after.last_run
+        assert after.lab.changed_since_last_run == 0
+
+
+async def test_a_proposal_that_changes_no_verdict_is_the_same_on_those_calls(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        await optimise_metric(w.wf, 107)
+        # live already gets these held-out calls right, and so does the proposal
+        same = await check_on_calls(w.wf, 107, call_ids=[3360003, 3360004, 3360005])
+        assert same.status == "same"
+        assert same.held_out.comparison.flips.fixed == same.held_out.comparison.flips.broken == []
