@@ -21,12 +21,13 @@ from tools.results import (
 )
 
 ConfirmCost = Annotated[
-    bool, Field(description="Go ahead although more than 100 calls would be evaluated")
+    bool, Field(description="Go ahead although more than 100 evaluations would be billed")
 ]
 
 
 def register_labs_tools(mcp: MCPServer, read_only: bool) -> None:
-    """review_results, lab_status and check_on_calls (read-only); label_call, validate_on_calls."""
+    """review_results and lab_status (read-only), check_on_calls (previews: nothing saved, credits
+    spent); label_call and validate_on_calls (they change Cekura)."""
     _reading_tools(mcp)
     _labelling_tools(mcp, read_only)
 
@@ -69,8 +70,8 @@ def _reading_tools(mcp: MCPServer) -> None:
 
     @tool(
         mcp,
-        title="Check a proposal on held-out production calls",
-        annotations=hints(read_only=True, idempotent=True),
+        title="Check a proposal on held-out production calls (spends credits)",
+        annotations=hints(idempotent=True),
     )
     async def check_on_calls(
         metric_id: MetricIdArg,
@@ -121,8 +122,8 @@ def _labelling_tools(mcp: MCPServer, read_only: bool) -> None:
 
     @tool(
         mcp,
-        title="Re-evaluate calls and compare with their labels",
-        annotations=hints(read_only=read_only, idempotent=True),
+        title="Re-evaluate calls and compare with their labels (spends credits)",
+        annotations=hints(read_only=read_only, destructive=not read_only),
     )
     async def validate_on_calls(
         metric_id: MetricIdArg,

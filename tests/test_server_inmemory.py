@@ -36,9 +36,16 @@ async def test_tools_are_listed_with_truthful_annotations(runtime):
     async with Client(build_server(runtime=runtime)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TOOLS
-    for name in ("diff_proposal", "review_results", "lab_status", "check_on_calls"):
+    for name in ("diff_proposal", "review_results", "lab_status"):
         assert tools[name].annotations.read_only_hint is True
-    for name in ("apply_if_not_regressed", "revert_metric", "optimise_metrics", "label_call"):
+    assert tools["check_on_calls"].annotations.read_only_hint is False  # it spends credits
+    for name in (
+        "apply_if_not_regressed",
+        "revert_metric",
+        "optimise_metrics",
+        "label_call",
+        "validate_on_calls",
+    ):
         assert tools[name].annotations.destructive_hint is True
     assert tools["optimise_metric"].annotations.destructive_hint is False
     assert all(t.output_schema for t in tools.values())

@@ -255,3 +255,51 @@ async def test_a_proposal_that_changes_no_verdict_is_the_same_on_those_calls(tmp
         same = await check_on_calls(w.wf, 107, call_ids=[3360003, 3360004, 3360005])
         assert same.status == "same"
         assert same.held_out.comparison.flips.fixed == same.held_out.comparison.flips.broken == []
+
+
+async def test_a_held_out_check_the_preview_cannot_judge_writes_nothing(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        await optimise_metric(w.wf, 108)
+        real = w.wf.client.get_preview_progress
+
+        async def every_item_errs(progress_id):
+            state = await real(progress_id)
+            for item in state.results:
+                item.error = "evaluation failed"
+            return state
+
+        w.wf.client.get_preview_progress = every_item_errs
+        try:
+            refused = await apply_if_not_regressed(w.wf, 108)
+            with pytest.raises(WorkflowError, match="no verdict on any"):
+                await check_on_calls(w.wf, 108)
+        finally:
+            del w.wf.client.get_preview_progress
+        assert refused.status == "not_applied_unsafe"
+        assert "could not judge calls" in refused.reasons[0]
+        assert w.state.count("metric_patch") == 0
+
+
+async def test_no_vote_is_sent_when_cekura_makes_no_lab_row(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        real = w.wf.client.create_from_call_log
+
+        async def no_row_for_the_metric(*args, **kwargs):
+            test_set = await real(*args, **kwargs)
+            return test_set.model_copy(update={"metric_reviews": []})
+
+        w.wf.client.create_from_call_log = no_row_for_the_metric
+        try:
+            with pytest.raises(WorkflowError, match="no row for metric 109"):
+                await label_call(w.wf, 109, NEWEST_109[0], 5, FEEDBACK)
+        finally:
+            del w.wf.client.create_from_call_log
+        assert w.state.count("mark_metric_vote") == 0
+
+
+async def test_a_label_on_a_call_the_metric_judged_n_a_never_agrees(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        result = await label_call(w.wf, 109, 3360006, 0, FEEDBACK)
+        assert result.metric_result is None and result.agrees is False
+        (vote,) = _bodies(w.state, "mark_metric_vote")
+        assert vote["thumbs_up"] is False

@@ -27,10 +27,20 @@ MAX_READS = 200
 
 @dataclass
 class HeldOut:
-    """The held-out calls found (newest first) and how many production calls were looked at."""
+    """The held-out calls found (newest first), how many production calls were looked at, and
+    whether the search stopped at its cap (older labelled calls were then not searched)."""
 
     calls: list[CallLog]
     scanned: int
+    capped: bool = False
+
+    def warning(self) -> str | None:
+        if not self.capped:
+            return None
+        return (
+            f"The held-out search looked at the newest {self.scanned} production calls only; "
+            "older labelled calls were not searched."
+        )
 
 
 @dataclass
@@ -40,6 +50,7 @@ class HoldoutCheck:
     status: str
     comparison: Comparison
     checked: list[int]
+    missing: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -47,29 +58,35 @@ async def held_out_calls(wf: Workflow, metric: Metric) -> HeldOut:
     """Every labelled call of the metric outside its Lab among recent production calls (votes
     mark a call reviewed, so only reviewed calls are opened), newest first."""
     in_lab = lab_call_ids(metric)
-    scope: dict[str, Any] = (
-        {"agent_id": metric.agents[0]} if metric.agents else {"project_id": metric.project}
-    )
+    scopes: list[dict[str, Any]] = [{"agent_id": a} for a in metric.agents] or [
+        {"project_id": metric.project}
+    ]
     found: list[CallLog] = []
     scanned = reads = 0
+    capped = False
     try:
-        for page in range(1, MAX_PAGES + 1):
-            rows = await wf.client.list_call_logs(**scope, page=page, page_size=PAGE_SIZE)
-            scanned += len(rows.results)
-            for row in rows.results:
-                if not row.is_reviewed or row.id in in_lab or reads >= MAX_READS:
-                    continue
-                reads += 1
-                call = await wf.client.get_call_log(row.id)
-                item = call.result_for(metric.id)
-                if item is not None and item.expected_value is not None:
-                    found.append(call)
-            if not rows.next:
-                break
+        for scope in scopes:
+            for page in range(1, MAX_PAGES + 1):
+                rows = await wf.client.list_call_logs(**scope, page=page, page_size=PAGE_SIZE)
+                scanned += len(rows.results)
+                for row in rows.results:
+                    if not row.is_reviewed or row.id in in_lab:
+                        continue
+                    if reads >= MAX_READS:
+                        capped = True
+                        break
+                    reads += 1
+                    call = await wf.client.get_call_log(row.id)
+                    item = call.result_for(metric.id)
+                    if item is not None and item.expected_value is not None:
+                        found.append(call)
+                capped = capped or (page == MAX_PAGES and rows.next is not None)
+                if capped or not rows.next:
+                    break
     except CekuraError as exc:
         raise WorkflowError(explain(exc, f"finding metric {metric.id}'s labelled calls")) from exc
     found.sort(key=lambda call: -epoch(call.timestamp))
-    return HeldOut(found, scanned)
+    return HeldOut(found, scanned, capped)
 
 
 async def check_proposal(
@@ -92,16 +109,17 @@ async def check_proposal(
             rows[call.id] = (item.expected_value, item.verdict, proposed[call.id])
     comparison = compare_verdicts(rows)
     warnings = []
-    skipped = sorted({c.id for c in calls} - set(rows))
-    if skipped:
-        warnings.append(f"The preview gave no verdict on calls {skipped}; they were left out.")
+    missing = sorted({c.id for c in calls} - set(rows))
+    if missing:
+        warnings.append(f"The preview gave no verdict on calls {missing}.")
     odd = unpreviewable(patch)
     if odd:
         warnings.append(
             f"The preview cannot take {', '.join(odd)}; held-out verdicts may differ from the "
             "metric's once written."
         )
-    return HoldoutCheck(holdout_verdict(comparison, max_broken), comparison, sorted(rows), warnings)
+    status = holdout_verdict(comparison, max_broken)
+    return HoldoutCheck(status, comparison, sorted(rows), missing, warnings)
 
 
 def evidence_of(judged: HoldoutCheck, found: int) -> HeldOutEvidence:

@@ -34,6 +34,9 @@ def preview_data(metric: Metric, patch: dict[str, Any] | None = None) -> dict[st
             data[field] = value
     if isinstance(metric.enum_values, list) and data["eval_type"] == "enum":
         data["enum_values"] = metric.enum_values
+    audio = getattr(metric, "audio_enabled", None)
+    if isinstance(audio, bool):
+        data["audio_enabled"] = audio
     return data
 
 

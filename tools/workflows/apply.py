@@ -200,7 +200,19 @@ async def _apply_claimed(
             reasons=unsafe + regressed,
             summary=f"Metric {metric_id}: not applied, {(unsafe + regressed)[0]}.",
         )
-    held, notes = await _held_out(wf, live, patch, options, report)
+    held, notes, missing = await _held_out(wf, live, patch, options, report)
+    if missing:
+        await wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
+        reason = f"the held-out check could not judge calls {missing} (the preview gave no verdict)"
+        return ApplyResult(
+            **base,
+            status="not_applied_unsafe",
+            held_out=held,
+            warnings=notes,
+            reasons=[reason],
+            summary=f"Metric {metric_id}: not applied, {reason}.",
+            next_steps=[f"apply_if_not_regressed(metric_id={metric_id}) again later"],
+        )
     if held is not None and held.status == "worse":
         await wf.ledger.update_apply(row.id, holder=row.owner, status="refused", now=wf.clock.now())
         return ApplyResult(
@@ -219,23 +231,25 @@ async def _apply_claimed(
 
 async def _held_out(
     wf: Workflow, live: Metric, patch: dict[str, Any], options: ApplyOptions, report: Reporter
-) -> tuple[HeldOutEvidence | None, list[str]]:
+) -> tuple[HeldOutEvidence | None, list[str], list[int]]:
     """The proposal on the newest held-out calls (none checked when there are none, or when
-    `max_holdout_calls` is 0), with warnings about what was not checked."""
+    `max_holdout_calls` is 0), warnings about what was not checked, and the chosen calls the
+    preview gave no verdict on (the write must then not go ahead)."""
     if options.max_holdout_calls == 0:
-        return None, ["The held-out check was skipped (max_holdout_calls=0)."]
+        return None, ["The held-out check was skipped (max_holdout_calls=0)."], []
+    await report(f"metric {live.id}: looking for labelled calls outside the Lab")
     found = await held_out_calls(wf, live)
+    notes = [w for w in [found.warning()] if w]
     if not found.calls:
-        return None, []
+        return None, notes, []
     chosen = found.calls[: options.max_holdout_calls]
-    notes = []
     if len(found.calls) > len(chosen):
         notes.append(
             f"{len(found.calls)} held-out calls found; checked the newest {len(chosen)} "
             f"(max_holdout_calls={options.max_holdout_calls})."
         )
     judged = await check_proposal(wf, live, patch, chosen, report, options.max_broken)
-    return evidence_of(judged, len(found.calls)), notes + judged.warnings
+    return evidence_of(judged, len(found.calls)), notes + judged.warnings, judged.missing
 
 
 async def _latest_history_id(wf: Workflow, metric_id: int) -> int | None:

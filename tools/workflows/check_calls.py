@@ -39,7 +39,9 @@ async def check_on_calls(
     proposal = await find_proposal(wf, metric_id, proposal_id)
     warnings: list[str] = []
     if call_ids is None:
-        calls = (await held_out_calls(wf, metric)).calls
+        found = await held_out_calls(wf, metric)
+        calls = found.calls
+        warnings.extend(w for w in [found.warning()] if w)
     else:
         calls = await _named_calls(wf, metric, call_ids, warnings)
     base = {"metric_id": metric_id, "proposal_id": proposal.id, "warnings": warnings}
@@ -55,6 +57,11 @@ async def check_on_calls(
         return CheckResult(**base, status="needs_confirmation", cost=cost, summary=cost.summary)
     judged = await check_proposal(wf, metric, proposal.body["patch"], calls, Reporter(progress))
     warnings.extend(judged.warnings)
+    if not judged.checked:
+        raise WorkflowError(
+            f"Cekura's preview gave no verdict on any of the {len(calls)} calls, so nothing was "
+            "decided. Try again later."
+        )
     held = evidence_of(judged, len(calls))
     return CheckResult(
         **base,

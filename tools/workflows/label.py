@@ -38,7 +38,7 @@ async def label_call(
     call = await _read_call(wf, call_id)
     current = call.result_for(metric_id)
     verdict = current.verdict if current is not None else None
-    agrees = None if verdict is None else verdict == expected_value
+    agrees = verdict == expected_value  # an N/A result never agrees with a label
     row = lab_row_for_call(metric, call_id)
     voted = current is not None and (current.expected_value, current.feedback) == (
         expected_value,
@@ -122,14 +122,17 @@ async def _write_lab_row(
         return "updated", row.id
     label = MetricFeedback(metric=metric.id, feedback=feedback, expected_value=expected_value)
     test_set = await wf.client.create_from_call_log(call_id, [label], project=metric.project)
-    made = next((r for r in test_set.metric_reviews if r.metric in (None, metric.id)), None)
-    if made is not None and (made.expected_value, (made.feedback or "").strip()) != (
-        expected_value,
-        feedback,
-    ):
+    made = test_set.review_for(metric.id)
+    if made is None:
+        raise WorkflowError(
+            f"Cekura added call {call_id} to a Lab but made no row for metric {metric.id}, so the "
+            "label was not recorded and no vote was sent. Call label_call again; if it persists, "
+            "add the call in the metric's Lab in Cekura."
+        )
+    if (made.expected_value, (made.feedback or "").strip()) != (expected_value, feedback):
         await wf.client.patch_review(made.id, expected_value=expected_value, feedback=feedback)
         return "updated", made.id
-    return "added", made.id if made is not None else None
+    return "added", made.id
 
 
 async def _result(

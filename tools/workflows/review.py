@@ -21,7 +21,7 @@ from tools.inputs import Label, MetricId, ReviewLimit, Since, check
 from tools.labs.calls import epoch, lab_call_ids
 from tools.live_metric import read_metric
 from tools.results import ReviewedCall, ReviewResultsResult
-from tools.untrusted import quote_untrusted
+from tools.untrusted import bound, quote_untrusted
 
 PAGE_SIZE = 25
 MAX_PAGES = 4
@@ -105,6 +105,11 @@ def _worth_reading(rows: list[CallLogRow], limit: int) -> list[CallLogRow]:
     return list(chosen.values())
 
 
+def _short(verdict: Any) -> Any:
+    """A verdict as shown: numbers as they are, text (an enum value) bounded."""
+    return bound(verdict, 100) if isinstance(verdict, str) else verdict
+
+
 def _trigger_failed(item: Any) -> bool:
     return bool((item.extra or {}).get("trigger_failed"))
 
@@ -131,11 +136,11 @@ def _reviewed(call: CallLog, metric_id: int, in_lab: set[int]) -> ReviewedCall:
     return ReviewedCall(
         call_id=call.id,
         timestamp=call.timestamp.isoformat() if call.timestamp else None,
-        result=verdict,
+        result=_short(verdict),
         explanation=quote_untrusted(explanation, 500) if explanation else None,
         transcript=quote_untrusted(call.transcript, EXCERPT_CHARS) if call.transcript else None,
         thumbs_up=item.thumbs_up if item is not None else None,
-        expected_value=item.expected_value if item is not None else None,
+        expected_value=_short(item.expected_value) if item is not None else None,
         in_lab=call.id in in_lab,
         why=why,  # type: ignore[arg-type]
     )

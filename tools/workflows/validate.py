@@ -68,6 +68,7 @@ async def _rerun(
                 after[call.id] = call
         deadline = wf.clock.now() + wf.policy.verify_timeout_s
         while _pending(metric_id, before, after) and wf.clock.now() < deadline:
+            await report(f"metric {metric_id}: waiting for the re-run results")
             await wf.clock.sleep(RECHECK_S)
             for call_id in _pending(metric_id, before, after):
                 after[call_id] = await wf.client.get_call_log(call_id)
@@ -80,8 +81,16 @@ async def _rerun(
 
 
 def _pending(metric_id: int, before: dict[int, CallLog], after: dict[int, CallLog]) -> list[int]:
-    """Calls whose re-run result for the metric has not come back yet."""
-    return [c for c in before if _verdict(after.get(c), metric_id) is None]
+    """Calls whose re-run result for the metric has not come back yet (an N/A result, the
+    trigger not firing, is an answer)."""
+    return [c for c in before if not _answered(after.get(c), metric_id)]
+
+
+def _answered(call: CallLog | None, metric_id: int) -> bool:
+    item = call.result_for(metric_id) if call is not None else None
+    if item is None:
+        return False
+    return item.verdict is not None or bool((item.extra or {}).get("trigger_failed"))
 
 
 def _verdict(call: CallLog | None, metric_id: int) -> Any:
@@ -107,7 +116,7 @@ def _compare(
                 agrees=agrees,
             )
         )
-    pending = [r.call_id for r in rows if r.after is None]
+    pending = _pending(metric_id, before, after)
     wrong = [r.call_id for r in rows if r.agrees is False]
     labelled = [r for r in rows if r.label is not None]
     if pending:
