@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import respx
+from client_clock import FakeClock
 
 from tools.cekura import (
     CekuraClient,
@@ -27,19 +28,6 @@ BASE = "https://cekura.example.test"
 CALL_LOGS = "/observability/v2/call-logs/"
 PREVIEW = "/test_framework/v2/metrics/preview/"
 DRAFT = {"name": "Booked", "type": "llm_judge", "eval_type": "binary", "description": "d"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.waits: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import respx
+from client_clock import FakeClock
 
 from openapi_schemas import fixtures
 from tools.cekura import (
@@ -32,19 +33,6 @@ KEY = "ck_retries_key_27182"
 METRIC = "/test_framework/v2/metrics/12345/"
 START = "/test_framework/metric-reviews/process_feedbacks/"
 RUN_REVIEWS = METRIC + "run_reviews/"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.waits: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

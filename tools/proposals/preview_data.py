@@ -6,17 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from tools.cekura.models import Metric
+from tools.cekura.preview import PREVIEW_FIELDS
 from tools.proposals.mapping import DEPRECATED_TYPES, live_value
 
-PREVIEW_FIELDS: tuple[str, ...] = (
-    "description",
-    "prompt",
-    "custom_code",
-    "evaluation_trigger",
-    "trigger_type",
-    "evaluation_trigger_prompt",
-    "evaluation_trigger_custom_code",
-)
+DESCRIBED_BY_THE_METRIC = frozenset({"name", "type", "eval_type", "enum_values", "audio_enabled"})
+# The fields a proposal may set that the preview takes; the rest describe the metric itself.
+OVERLAID = tuple(sorted(PREVIEW_FIELDS - DESCRIBED_BY_THE_METRIC))
 
 
 def preview_data(metric: Metric, patch: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -28,7 +23,7 @@ def preview_data(metric: Metric, patch: dict[str, Any] | None = None) -> dict[st
         "type": "llm_judge" if kind in DEPRECATED_TYPES else kind,
         "eval_type": _eval_type(metric.eval_type),
     }
-    for field in PREVIEW_FIELDS:
+    for field in OVERLAID:
         value = patch.get(field, live_value(metric, field))
         if value not in (None, ""):
             data[field] = value
@@ -49,4 +44,4 @@ def _eval_type(value: str | None) -> str:
 
 def unpreviewable(patch: dict[str, Any]) -> list[str]:
     """Fields of a patch the preview cannot take, so its verdicts may differ from the live ones."""
-    return sorted(k for k in patch if k not in PREVIEW_FIELDS and k != "type")
+    return sorted(k for k in patch if k not in PREVIEW_FIELDS)
