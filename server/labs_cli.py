@@ -6,18 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-from prompts import parse_metric_ids
-from server.runtime import Runtime
-from server.settings import Settings
-from tools.context import Workflow
-from tools.errors import WorkflowError, ledger_failure_text
-from tools.inputs import CallId, Feedback, Label, MetricId, check
-from tools.ledger import LedgerUnavailable
+    from server.settings import Settings
+    from tools.context import Workflow
 
 FAILED = 1
 USAGE_ERROR = 2
@@ -39,6 +34,11 @@ def add_labs_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None
 
 
 def lab_status_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Each metric's readiness, one line (or JSON object) per metric."""
+    import anyio
+
+    from prompts import parse_metric_ids
+
     try:
         ids = parse_metric_ids(args.metrics, "--metrics")
     except ValueError as exc:
@@ -52,6 +52,12 @@ def lab_status_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def label_command(settings: Settings, args: argparse.Namespace) -> int:
+    """One person's verdict on one call, checked flag by flag before anything is sent."""
+    import anyio
+
+    from tools.errors import WorkflowError
+    from tools.inputs import CallId, Feedback, Label, MetricId, check
+
     try:
         metric_id = check(MetricId, args.metric, "--metric", from_text=True)
         call_id = check(CallId, args.call, "--call", from_text=True)
@@ -83,6 +89,10 @@ async def _run(
     args: argparse.Namespace,
     work: Callable[[Workflow], Awaitable[list[BaseModel]]],
 ) -> int:
+    from server.runtime import Runtime
+    from tools.errors import WorkflowError, ledger_failure_text
+    from tools.ledger import LedgerUnavailable
+
     runtime = Runtime(settings)
     try:
         results = await work(await runtime.workflow())
