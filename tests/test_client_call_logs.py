@@ -4,15 +4,14 @@ answer is read back."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 import respx
+from client_support import no_sleep, only_request, sent_json
 
 from openapi_schemas import fixtures, request_errors, response_errors
 from tools.cekura import CallLog, CekuraClient, LabReview, LabTestSet, MetricFeedback
@@ -30,13 +29,9 @@ REVIEW = "/test_framework/metric-reviews/{id}/"
 RERUN_QUIRK = "'assistant_id' is a required property"
 
 
-async def _no_sleep(seconds: float) -> None:
-    raise AssertionError(f"no request in this file should wait ({seconds}s)")
-
-
 @pytest_asyncio.fixture
 async def client() -> AsyncIterator[CekuraClient]:
-    async with CekuraClient("ck_call_logs_key_16180", BASE, sleep=_no_sleep) as c:
+    async with CekuraClient("ck_call_logs_key_16180", BASE, sleep=no_sleep) as c:
         yield c
 
 
@@ -44,16 +39,6 @@ async def client() -> AsyncIterator[CekuraClient]:
 def api() -> respx.MockRouter:
     with respx.mock(base_url=BASE, assert_all_called=True) as router:
         yield router
-
-
-def only_request(route: respx.Route) -> httpx.Request:
-    assert route.call_count == 1
-    return route.calls.last.request
-
-
-def sent_json(request: httpx.Request) -> Any:
-    assert request.headers["Content-Type"] == "application/json"
-    return json.loads(request.content)
 
 
 def result_item(metric_id: int, score: float | None, **more: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import respx
-from client_clock import FakeClock
+from client_support import FakeClock
 
 from tools.cekura import (
     CekuraClient,

@@ -3,7 +3,6 @@ each body matches Cekura's published request schema, and how each answer is read
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import respx
+from client_support import no_sleep, only_request, sent_json
 
 from openapi_schemas import fixtures, request_errors
 from tools.cekura import (
@@ -29,14 +29,10 @@ METRIC = "/test_framework/v2/metrics/{id}/"
 CRON = "/schedules/v1/metric-optimiser-cron-jobs/"
 
 
-async def _no_sleep(seconds: float) -> None:
-    raise AssertionError(f"no request in this file should wait ({seconds}s)")
-
-
 @pytest_asyncio.fixture
 async def client() -> AsyncIterator[CekuraClient]:
     # A trailing slash on the base URL must not produce '//' in request paths.
-    async with CekuraClient(KEY, BASE + "/", sleep=_no_sleep, user_agent="tests/1.0") as c:
+    async with CekuraClient(KEY, BASE + "/", sleep=no_sleep, user_agent="tests/1.0") as c:
         yield c
 
 
@@ -44,16 +40,6 @@ async def client() -> AsyncIterator[CekuraClient]:
 def api() -> respx.MockRouter:
     with respx.mock(base_url=BASE, assert_all_called=True) as router:
         yield router
-
-
-def only_request(route: respx.Route) -> httpx.Request:
-    assert route.call_count == 1
-    return route.calls.last.request
-
-
-def sent_json(request: httpx.Request) -> Any:
-    assert request.headers["Content-Type"] == "application/json"
-    return json.loads(request.content)
 
 
 def query(request: httpx.Request) -> dict[str, str]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import respx
-from client_clock import FakeClock
+from client_support import FakeClock
 
 from openapi_schemas import fixtures
 from tools.cekura import (
