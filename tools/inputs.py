@@ -32,6 +32,8 @@ CALL_IDS_MAX = 100
 REVIEW_LIMIT_MAX = 50
 FEEDBACK_MAX_CHARS = 2000
 LABEL_MAX_CHARS = 200
+SCHEDULE_TEXT_MAX_CHARS = 255
+SCHEDULE_ID_MAX = 2**31 - 1
 
 
 def _must_be(what: str) -> WrapValidator:
@@ -178,6 +180,61 @@ Feedback = Annotated[
         "call (a timestamp or the exact words)"
     ),
 ]
+
+ScheduleId = Annotated[
+    int,
+    Strict(),
+    Field(gt=0, le=SCHEDULE_ID_MAX),
+    _must_be(f"a schedule's whole-number id from 1 to {SCHEDULE_ID_MAX}"),
+]
+ProjectId = Annotated[
+    int, Strict(), Field(gt=0, le=METRIC_ID_MAX), _must_be("a project's whole-number id")
+]
+CronExpression = Annotated[
+    str,
+    Field(min_length=1, max_length=SCHEDULE_TEXT_MAX_CHARS),
+    _must_be("a 5-field cron expression (minute hour day-of-month month day-of-week)"),
+    AfterValidator(lambda text: _cron(text)),
+]
+TimeZone = Annotated[
+    str,
+    Field(min_length=1, max_length=64),
+    _must_be("an IANA time zone name such as 'UTC' or 'America/Los_Angeles'"),
+    AfterValidator(lambda name: _time_zone(name)),
+]
+NotifyOn = Annotated[
+    Literal["never", "success", "failure", "both"],
+    _must_be("'never', 'success', 'failure' or 'both'"),
+]
+ScheduleName = Annotated[
+    str,
+    Field(min_length=1, max_length=SCHEDULE_TEXT_MAX_CHARS),
+    _must_be(f"a name of 1 to {SCHEDULE_TEXT_MAX_CHARS} characters"),
+]
+Flag = Annotated[bool, Strict(), _must_be("true or false")]
+
+
+def _cron(text: str) -> str:
+    """The expression with single spaces, or a refusal naming the bad field."""
+    from tools.schedules.cron import cron_problem
+
+    problem = cron_problem(text)
+    if problem:
+        raise PydanticCustomError(
+            "invalid_cron", "must be a 5-field cron expression: {why}", {"why": problem}
+        )
+    return " ".join(text.split())
+
+
+def _time_zone(name: str) -> str:
+    from tools.schedules.cron import timezone_problem
+
+    problem = timezone_problem(name)
+    if problem:
+        raise PydanticCustomError(
+            "invalid_time_zone", "must be an IANA time zone name: {why}", {"why": problem}
+        )
+    return name
 
 
 def _not_blank(text: str) -> str:

@@ -253,3 +253,64 @@ class ValidateResult(ToolResult):
     disagreeing: list[int] = Field(default_factory=list)
     pending: list[int] = Field(default_factory=list, description="Calls still being re-evaluated")
     cost: CostConfirmation | None = None
+
+
+ScheduleStatus = Literal[
+    "created", "already_exists", "updated", "unchanged", "deleted", "not_found"
+]
+
+
+class ScheduleToolResult(BaseModel):
+    """Fields every schedule result carries (a schedule has no single metric id)."""
+
+    summary: str = Field(description="One line a person can read")
+    warnings: list[str] = Field(default_factory=list)
+    next_steps: list[str] = Field(
+        default_factory=list, description="The calls that make sense next, if any"
+    )
+    retries: int = Field(default=0, description="Requests to Cekura retried during this call")
+
+
+class Firing(BaseModel):
+    """One firing time, in the schedule's time zone and in UTC."""
+
+    local: str
+    utc: str
+
+
+class ScheduledMetric(BaseModel):
+    """A metric a schedule optimises (name None when Cekura no longer has it)."""
+
+    id: int
+    name: str | None = None
+
+
+class ScheduleView(BaseModel):
+    """One of Cekura's in-product optimiser schedules, as shown to people."""
+
+    schedule_id: int
+    name: str | None = None
+    project_id: int
+    metrics: list[ScheduledMetric] = Field(default_factory=list)
+    cron: str
+    timezone: str
+    next_firings: list[Firing] = Field(
+        default_factory=list, description="The next three, in the schedule's zone and in UTC"
+    )
+    auto_apply: bool
+    notify_on: str | None = None
+    is_active: bool
+
+
+class ScheduleListResult(ScheduleToolResult):
+    """list_optimiser_schedules: every schedule (of one project, if asked)."""
+
+    schedules: list[ScheduleView] = Field(default_factory=list)
+
+
+class ScheduleResult(ScheduleToolResult):
+    """What a schedule write did (or why it sent nothing)."""
+
+    status: ScheduleStatus
+    schedule_id: int
+    schedule: ScheduleView | None = None
