@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from server.labs_cli import add_labs_commands
+from server.schedules_cli import add_schedule_commands
 from server.settings import Settings, SettingsError
 
 USAGE_ERROR = 2
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--diffs", action="store_true", help="also print the proposed diffs")
 
     add_labs_commands(sub, common)
+    add_schedule_commands(sub, common)
 
     verbosity(sub.add_parser("demo", help="run the whole workflow on the built-in sandbox"))
 
@@ -107,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.labs_cli import label_command
 
             return label_command(_settings(args), args)
+        if args.command == "schedules":
+            from server.schedules_cli import schedules_command
+
+            return schedules_command(_settings(args), args)
         if args.command == "demo":
             from server.demo import run_demo
 
