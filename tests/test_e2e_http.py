@@ -30,7 +30,7 @@ async def test_http_needs_the_bearer_token(loopback, tmp_path):
         ):
             tools = (await client.list_tools()).tools
             result = await client.call_tool("optimise_metric", {"metric_id": 101})
-    assert len(tools) == 12
+    assert len(tools) == 16
     assert result.structured_content["status"] == "proposed"
 
 

@@ -26,7 +26,7 @@ async def test_routine_over_stdio_reports_each_seeded_metric(loopback, tmp_path)
 
     async with Client(_params(loopback, tmp_path)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        assert len(tools) == 12
+        assert len(tools) == 16
         assert tools["diff_proposal"].annotations.read_only_hint is True
         assert tools["apply_if_not_regressed"].annotations.destructive_hint is True
         result = await client.call_tool(

@@ -24,6 +24,12 @@ from tools.workflows.questions import answer_optimiser_questions
 from tools.workflows.revert import revert_metric
 from tools.workflows.review import review_results
 from tools.workflows.routine import optimise_metrics
+from tools.workflows.schedules import (
+    delete_optimiser_schedule,
+    list_optimiser_schedules,
+    schedule_optimiser,
+    update_optimiser_schedule,
+)
 from tools.workflows.validate import validate_on_calls
 
 pytestmark = pytest.mark.anyio
@@ -43,6 +49,10 @@ WORKFLOWS = {
         lab_status,
         check_on_calls,
         validate_on_calls,
+        list_optimiser_schedules,
+        schedule_optimiser,
+        update_optimiser_schedule,
+        delete_optimiser_schedule,
     )
 }
 WHOLE_ID = "must be a whole number from 1 to 2147483647"
@@ -53,6 +63,9 @@ BROKEN = "must be a whole number from 0 to 10000"
 PROPOSAL = "must be a proposal id of 1 to 64 characters"
 CALL_IDS = "must be a list of 1 to 100 call log ids"
 LABEL = {"metric_id": 109, "call_id": 3360015, "expected_value": 5, "feedback": "At 00:07 'code'."}
+CRON = "must be a 5-field cron expression: "
+SCHEDULE = {"metric_ids": [101], "cron": "0 9 * * 1"}
+SCHEDULE_ID = "must be a schedule's whole-number id from 1 to 2147483647"
 ANSWERS = "must be a mapping of 1 to 100 question ids (each 1 to 200 characters) to answer text"
 
 
@@ -200,6 +213,57 @@ TABLE = {
         {"metric_id": 107, "call_ids": list(range(1, 102))},
         "call_ids",
         CALL_IDS,
+    ),
+    "a cron expression of three fields": Bad(
+        "schedule_optimiser", {**SCHEDULE, "cron": "* * *"}, "cron", CRON + "it has 3 field(s)"
+    ),
+    "a cron minute of 61": Bad(
+        "schedule_optimiser",
+        {**SCHEDULE, "cron": "61 * * * *"},
+        "cron",
+        CRON + "minute 61 is out of range 0–59",
+    ),
+    "a cron of @reboot": Bad(
+        "schedule_optimiser", {**SCHEDULE, "cron": "@reboot"}, "cron", CRON + "@reboot is not"
+    ),
+    "an unknown time zone": Bad(
+        "schedule_optimiser",
+        {**SCHEDULE, "timezone": "Mars/Olympus_Mons"},
+        "timezone",
+        "must be an IANA time zone name",
+    ),
+    "notify_on of always": Bad(
+        "schedule_optimiser",
+        {**SCHEDULE, "notify_on": "always"},
+        "notify_on",
+        "must be 'never', 'success', 'failure' or 'both'",
+    ),
+    "a schedule name of 256 characters": Bad(
+        "schedule_optimiser",
+        {**SCHEDULE, "name": "n" * 256},
+        "name",
+        "must be a name of 1 to 255 characters",
+    ),
+    "metric ids of a schedule empty": Bad(
+        "schedule_optimiser", {**SCHEDULE, "metric_ids": []}, "metric_ids", IDS
+    ),
+    "schedule id zero to update": Bad(
+        "update_optimiser_schedule", {"schedule_id": 0, "name": "x"}, "schedule_id", SCHEDULE_ID
+    ),
+    "a cron minute of 61 in an update": Bad(
+        "update_optimiser_schedule",
+        {"schedule_id": 1, "cron": "61 * * * *"},
+        "cron",
+        CRON + "minute 61 is out of range 0–59",
+    ),
+    "schedule id as text to delete": Bad(
+        "delete_optimiser_schedule", {"schedule_id": "5"}, "schedule_id", SCHEDULE_ID
+    ),
+    "project id zero to list": Bad(
+        "list_optimiser_schedules",
+        {"project_id": 0},
+        "project_id",
+        "must be a project's whole-number id",
     ),
 }
 

@@ -326,5 +326,5 @@ async def test_a_public_client_registering_like_claude_ai(server, http):
     tokens = (await user.token(redirect_params(done)["code"], verifier)).json()
     assert set(tokens["scope"].split()) == {"claudeai", "optimise"}
     async with bearer_client(public, tokens["access_token"]) as mcp:
-        assert len((await mcp.list_tools()).tools) == 12
+        assert len((await mcp.list_tools()).tools) == 16
     assert (await user.refresh(tokens["refresh_token"])).status_code == 200

@@ -38,7 +38,7 @@ async def test_an_expired_access_token_is_refused_and_refresh_recovers(sandbox, 
             assert fresh.status_code == 200
         async with bearer_client(public, fresh.json()["access_token"]) as client:
             tools = (await client.list_tools()).tools
-        assert len(tools) == 12
+        assert len(tools) == 16
 
 
 async def test_token_and_consent_endpoints_are_rate_limited(sandbox, tmp_path):

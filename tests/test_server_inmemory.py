@@ -22,6 +22,10 @@ TOOLS = {
     "lab_status",
     "check_on_calls",
     "validate_on_calls",
+    "list_optimiser_schedules",
+    "schedule_optimiser",
+    "update_optimiser_schedule",
+    "delete_optimiser_schedule",
 }
 
 
@@ -36,7 +40,7 @@ async def test_tools_are_listed_with_truthful_annotations(runtime):
     async with Client(build_server(runtime=runtime)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TOOLS
-    for name in ("diff_proposal", "review_results", "lab_status"):
+    for name in ("diff_proposal", "review_results", "lab_status", "list_optimiser_schedules"):
         assert tools[name].annotations.read_only_hint is True
     assert tools["check_on_calls"].annotations.read_only_hint is False  # it spends credits
     for name in (
@@ -45,9 +49,13 @@ async def test_tools_are_listed_with_truthful_annotations(runtime):
         "optimise_metrics",
         "label_call",
         "validate_on_calls",
+        "update_optimiser_schedule",
+        "delete_optimiser_schedule",
     ):
         assert tools[name].annotations.destructive_hint is True
-    assert tools["optimise_metric"].annotations.destructive_hint is False
+    for name in ("optimise_metric", "schedule_optimiser", "list_optimiser_schedules"):
+        assert tools[name].annotations.destructive_hint is False
+    assert tools["schedule_optimiser"].annotations.read_only_hint is False
     assert all(t.output_schema for t in tools.values())
     assert "metric_id" in tools["optimise_metric"].input_schema["required"]
 
@@ -64,6 +72,9 @@ async def test_read_only_mode_is_reflected_in_annotations(tmp_path):
         "cancel_optimisation",
         "label_call",
         "validate_on_calls",
+        "schedule_optimiser",
+        "update_optimiser_schedule",
+        "delete_optimiser_schedule",
     ):
         assert tools[name].annotations.destructive_hint is False
         assert tools[name].annotations.read_only_hint is True
@@ -85,6 +96,22 @@ async def test_optimise_then_apply_through_mcp_with_progress(runtime):
         assert applied.structured_content["status"] == "applied"
     assert seen and all(m for _, m in seen)
     assert [p for p, _ in seen] == sorted(p for p, _ in seen)
+
+
+async def test_a_schedule_is_made_listed_and_deleted_through_mcp(runtime):
+    args = {"metric_ids": [101], "cron": "0 9 * * 1", "timezone": "America/Los_Angeles"}
+    async with Client(build_server(runtime=runtime)) as client:
+        made = await client.call_tool("schedule_optimiser", args)
+        assert made.structured_content["status"] == "created"
+        schedule_id = made.structured_content["schedule_id"]
+        listed = await client.call_tool("list_optimiser_schedules", {})
+        (view,) = listed.structured_content["schedules"]
+        assert view["schedule_id"] == schedule_id and len(view["next_firings"]) == 3
+        bad = await client.call_tool("schedule_optimiser", {**args, "cron": "61 * * * *"})
+        assert bad.is_error and "minute 61 is out of range 0–59" in bad.content[0].text
+        gone = await client.call_tool("delete_optimiser_schedule", {"schedule_id": schedule_id})
+        assert gone.structured_content["status"] == "deleted"
+    assert runtime.sandbox_state.count("cron_create") == 1
 
 
 async def test_input_errors_are_readable_and_change_nothing(runtime):
