@@ -4,8 +4,8 @@ match Cekura's published schema, and refusals that send nothing."""
 import copy
 
 import pytest
-from openapi_schemas import request_errors
 
+from openapi_schemas import request_errors
 from support import sandbox_world
 from tools.errors import WorkflowError
 from tools.workflows.schedules import (
