@@ -38,7 +38,11 @@ Ids = Annotated[
 
 def register_schedule_tools(mcp: MCPServer, read_only: bool) -> None:
     """list_optimiser_schedules (read-only) and the three writes, refused in read-only mode."""
+    _list_and_create(mcp, read_only)
+    _change_and_delete(mcp, read_only)
 
+
+def _list_and_create(mcp: MCPServer, read_only: bool) -> None:
     @tool(
         mcp,
         title="List Cekura's optimiser schedules",
@@ -88,6 +92,8 @@ def register_schedule_tools(mcp: MCPServer, read_only: bool) -> None:
             ),
         )
 
+
+def _change_and_delete(mcp: MCPServer, read_only: bool) -> None:
     @tool(mcp, title="Change an optimiser schedule", annotations=writes(read_only))
     async def update_optimiser_schedule(
         schedule_id: Id,
