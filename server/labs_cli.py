@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from server.settings import Settings
     from tools.context import Workflow
 
-FAILED = 1
+from server.cli_workflow import FAILED, with_workflow
+
 USAGE_ERROR = 2
 
 
@@ -89,21 +90,10 @@ async def _run(
     args: argparse.Namespace,
     work: Callable[[Workflow], Awaitable[list[BaseModel]]],
 ) -> int:
-    from server.runtime import Runtime
-    from tools.errors import WorkflowError, ledger_failure_text
-    from tools.ledger import LedgerUnavailable
 
-    runtime = Runtime(settings)
-    try:
-        results = await work(await runtime.workflow())
-    except WorkflowError as exc:
-        print(f"cekura-optimise {args.command}: {exc}", file=sys.stderr)
+    results = await with_workflow(settings, args.command, work)
+    if results is None:
         return FAILED
-    except LedgerUnavailable as exc:
-        print(f"cekura-optimise {args.command}: {ledger_failure_text(exc)}", file=sys.stderr)
-        return FAILED
-    finally:
-        await runtime.aclose()
     for result in results:
         if args.json:
             print(result.model_dump_json(indent=2))

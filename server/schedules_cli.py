@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from tools.context import Workflow
     from tools.results import ScheduleToolResult
 
-FAILED = 1
+from server.cli_workflow import FAILED, with_workflow
+
 USAGE_ERROR = 2
 NOTIFY = ("never", "success", "failure", "both")
 
@@ -120,21 +121,10 @@ async def _run(
     args: argparse.Namespace,
     work: Callable[[Workflow], Awaitable[ScheduleToolResult]],
 ) -> int:
-    from server.runtime import Runtime
-    from tools.errors import WorkflowError, ledger_failure_text
-    from tools.ledger import LedgerUnavailable
 
-    runtime = Runtime(settings)
-    try:
-        result = await work(await runtime.workflow())
-    except WorkflowError as exc:
-        print(f"cekura-optimise schedules {args.action}: {exc}", file=sys.stderr)
+    result = await with_workflow(settings, f"schedules {args.action}", work)
+    if result is None:
         return FAILED
-    except LedgerUnavailable as exc:
-        print(f"cekura-optimise schedules: {ledger_failure_text(exc)}", file=sys.stderr)
-        return FAILED
-    finally:
-        await runtime.aclose()
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0
