@@ -13,6 +13,14 @@ class WorkflowError(Exception):
     changed unless the message says so."""
 
 
+def read_only_refusal(tool: str) -> WorkflowError:
+    """The refusal a tool that changes Cekura gives in read-only mode, before sending anything."""
+    return WorkflowError(
+        f"The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); {tool} refused and "
+        "nothing was sent."
+    )
+
+
 def ledger_failure_text(exc: LedgerUnavailable) -> str:
     """What to tell the caller when the local ledger itself fails (disk, permissions, or another
     process holding it past the busy timeout)."""

@@ -86,11 +86,3 @@ async def all_jobs(wf: Workflow, project_id: int | None = None) -> list[CronJob]
         return await wf.client.list_cron_jobs(project_id=project_id)
     except CekuraError as exc:
         raise WorkflowError(explain(exc, "listing optimiser schedules")) from exc
-
-
-def read_only_refusal(tool: str) -> WorkflowError:
-    """The refusal every schedule write gives in read-only mode."""
-    return WorkflowError(
-        f"The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); {tool} refused and "
-        "nothing was sent."
-    )

@@ -10,7 +10,7 @@ from tools.cekura.call_log_models import CallLog, MetricFeedback
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.cekura.models import Metric, MetricReview
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError
+from tools.errors import WorkflowError, read_only_refusal
 from tools.explain import explain
 from tools.inputs import CallId, Feedback, Label, MetricId, check
 from tools.labs.calls import feedback_problem, lab_row_for_call
@@ -29,10 +29,7 @@ async def label_call(
     expected_value = check(Label, expected_value, "expected_value")
     feedback = check(Feedback, feedback, "feedback")
     if wf.policy.read_only:
-        raise WorkflowError(
-            "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); label_call refused and "
-            "nothing was sent."
-        )
+        raise read_only_refusal("label_call")
     metric = await read_metric(wf, metric_id)
     _check_verdict(metric, expected_value)
     call = await _read_call(wf, call_id)
@@ -44,20 +41,22 @@ async def label_call(
         expected_value,
         feedback,
     )
+    result = LabelResult(
+        metric_id=metric_id,
+        status="already_labelled",
+        call_id=call_id,
+        expected_value=expected_value,
+        metric_result=verdict,
+        agrees=agrees,
+        review_id=row.id if row is not None else None,
+        summary="",
+    )
     if row is not None and _same(row, expected_value, feedback) and voted:
-        return await _result(
-            wf,
-            "already_labelled",
-            metric_id,
-            call_id,
-            expected_value,
-            verdict,
-            agrees,
-            row.id,
-            feedback,
-        )
+        return _summarised(result, metric, wf.policy.min_feedback, feedback)
     try:
-        status, review_id = await _write_lab_row(wf, metric, call_id, row, expected_value, feedback)
+        result.status, result.review_id = await _write_lab_row(  # type: ignore[assignment]
+            wf, metric, call_id, row, expected_value, feedback
+        )
         if not voted:
             await wf.client.mark_metric_vote(
                 call_id,
@@ -71,9 +70,8 @@ async def label_call(
             explain(exc, f"labelling call {call_id} for metric {metric_id}")
             + " Call label_call again: it sends only what is still missing."
         ) from exc
-    return await _result(
-        wf, status, metric_id, call_id, expected_value, verdict, agrees, review_id, feedback
-    )
+    written = await read_metric(wf, metric_id)
+    return _summarised(result, written, wf.policy.min_feedback, feedback)
 
 
 def _check_verdict(metric: Metric, expected_value: Any) -> None:
@@ -135,19 +133,9 @@ async def _write_lab_row(
     return "added", made.id
 
 
-async def _result(
-    wf: Workflow,
-    status: str,
-    metric_id: int,
-    call_id: int,
-    expected_value: Any,
-    verdict: Any,
-    agrees: bool | None,
-    review_id: int | None,
-    feedback: str,
-) -> LabelResult:
-    metric = await read_metric(wf, metric_id)
-    counts = lab_counts(metric, wf.policy.min_feedback, None)
+def _summarised(result: LabelResult, metric: Metric, minimum: int, feedback: str) -> LabelResult:
+    """The result with where the Lab now stands, advice on vague feedback, and the next step."""
+    counts = lab_counts(metric, minimum, None)
     problem = feedback_problem(feedback)
     progress = (
         f"{counts.labelled}/{counts.minimum} labelled, ready to optimise"
@@ -158,17 +146,12 @@ async def _result(
         "added": "added to the Lab",
         "updated": "label updated",
         "already_labelled": "already labelled so; nothing sent",
-    }[status]
-    return LabelResult(
-        metric_id=metric_id,
-        status=status,  # type: ignore[arg-type]
-        call_id=call_id,
-        expected_value=expected_value,
-        metric_result=verdict,
-        agrees=agrees,
-        review_id=review_id,
-        lab=counts,
-        warnings=[problem] if problem else [],
-        summary=f"Metric {metric_id}, call {call_id}: {done}; {progress}.",
-        next_steps=[] if counts.needed else [f"optimise_metric(metric_id={metric_id})"],
+    }[result.status]
+    return result.model_copy(
+        update={
+            "lab": counts,
+            "warnings": [problem] if problem else [],
+            "summary": f"Metric {result.metric_id}, call {result.call_id}: {done}; {progress}.",
+            "next_steps": [] if counts.needed else [f"optimise_metric(metric_id={metric.id})"],
+        }
     )

@@ -10,7 +10,7 @@ from typing import Any
 from tools.cekura.errors import CekuraError
 from tools.cekura.models import CronJob
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError
+from tools.errors import WorkflowError, read_only_refusal
 from tools.explain import explain
 from tools.inputs import (
     CronExpression,
@@ -31,7 +31,6 @@ from tools.schedules.view import (
     metric_names,
     now,
     one_project,
-    read_only_refusal,
     schedule_view,
 )
 

@@ -10,7 +10,7 @@ from typing import Any
 from tools.cekura.call_log_models import CallLog
 from tools.cekura.errors import CekuraError
 from tools.context import Workflow, reports_retries
-from tools.errors import WorkflowError
+from tools.errors import WorkflowError, read_only_refusal
 from tools.explain import explain
 from tools.inputs import CallIds, MetricId, check
 from tools.progress import ProgressFn, Reporter
@@ -33,10 +33,7 @@ async def validate_on_calls(
     metric_id = check(MetricId, metric_id, "metric_id")
     call_ids = check(CallIds, call_ids, "call_ids")
     if wf.policy.read_only:
-        raise WorkflowError(
-            "The server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY); validate_on_calls "
-            "re-runs evaluations on Cekura and was refused. Nothing was sent."
-        )
+        raise read_only_refusal("validate_on_calls")
     report = Reporter(progress)
     try:
         before = {c: await wf.client.get_call_log(c) for c in call_ids}
