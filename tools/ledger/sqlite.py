@@ -96,6 +96,10 @@ class SqliteLedger(SqliteWrites):
         self._db.write_now(_upgrade)
         self.path = self._db.path
 
+    async def check(self) -> None:
+        """Raise `LedgerUnavailable` unless the file opens and its schema is current."""
+        await self._db.check()
+
     # runs -----------------------------------------------------------------------------------
 
     async def claim_run(

@@ -2,7 +2,8 @@
 on a worker thread so a locked database never blocks the event loop.
 
 The ledger and the OAuth store both sit on this; it is the one place that names `sqlite3`'s
-errors, turning them into `LedgerUnavailable`.
+errors, turning them into `LedgerUnavailable`. `check` is the readiness probe: the file opens
+(without being created) and holds every table, column and index the current schema makes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -42,6 +43,9 @@ class SqliteFile:
             self._initialise(schema)
         except (OSError, sqlite3.Error) as exc:
             raise LedgerUnavailable(exc) from exc
+        with closing(sqlite3.connect(":memory:")) as blank:
+            blank.executescript(schema)
+            self._shape = _shape(blank)
 
     def _initialise(self, schema: str) -> None:
         """Switch to WAL and create the schema, waiting out other processes doing the same.
@@ -95,6 +99,21 @@ class SqliteFile:
         except sqlite3.Error as exc:
             raise LedgerUnavailable(exc) from exc
 
+    def check_now(self) -> None:
+        """Raise `LedgerUnavailable` unless the existing file opens and has the current schema."""
+        try:
+            uri = f"{self.path.resolve().as_uri()}?mode=rw"
+            with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)) as db:
+                missing = self._shape - _shape(db)
+        except sqlite3.Error as exc:
+            raise LedgerUnavailable(exc) from exc
+        if missing:
+            raise LedgerUnavailable(RuntimeError(f"schema is not current: {sorted(missing)[0]}"))
+
+    async def check(self) -> None:
+        """`check_now` on a worker thread."""
+        await anyio.to_thread.run_sync(self.check_now)
+
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` on a fresh connection, on a worker thread."""
         return await anyio.to_thread.run_sync(self.read_now, fn)
@@ -102,3 +121,16 @@ class SqliteFile:
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` inside one IMMEDIATE transaction, on a worker thread."""
         return await anyio.to_thread.run_sync(self.write_now, fn)
+
+
+def _shape(db: sqlite3.Connection) -> set[tuple[str, str]]:
+    """Every (table, column) and (index, "") of a database, to compare it with the schema."""
+    names = db.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index')"
+        " AND name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    shape = {(name, "") for kind, name in names if kind == "index"}
+    for kind, name in names:
+        if kind == "table":
+            shape |= {(name, col[1]) for col in db.execute(f"PRAGMA table_info({name!r})")}
+    return shape

@@ -83,6 +83,10 @@ class OAuthStore:
         store._db.write_now(lambda db: _purge(db, now))
         return store
 
+    async def check(self) -> None:
+        """Raise `LedgerUnavailable` unless the file opens and its schema is current."""
+        await self._db.check()
+
     # clients --------------------------------------------------------------------------------
 
     async def save_client(
