@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from server.labs_cli import add_labs_commands
+from server.logs import LOG_FORMATS, log_format
+from server.logs import configure as configure_logging
 from server.schedules_cli import add_schedule_commands
 from server.settings import Settings, SettingsError
 
@@ -24,6 +25,11 @@ def _parser() -> argparse.ArgumentParser:
 
     def verbosity(p: argparse.ArgumentParser) -> None:
         p.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
+        p.add_argument(
+            "--log-format",
+            choices=LOG_FORMATS,
+            help="plain (default) or json: one object per line (CEKURA_OPTIMISE_LOG_FORMAT)",
+        )
 
     def common(p: argparse.ArgumentParser) -> None:
         verbosity(p)
@@ -83,18 +89,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(
-        stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s"
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 a metric failed, 2 usage)."""
     args = _parser().parse_args(argv)
-    _logging(args.verbose)
     try:
+        configure_logging(args.verbose, log_format(args.log_format))
         if args.command == "serve":
             return _serve(args)
         if args.command == "run":
@@ -126,20 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from server.app import build_server
-
     settings = _settings(args)
     oauth = _oauth(args, settings) if args.oauth else None
     if args.public_url and not args.oauth:
         raise SettingsError("--public-url applies only with --oauth.")
-    mcp = build_server(settings, oauth=oauth)
     if args.transport == "stdio":
-        mcp.run("stdio")
+        from server.app import build_server
+
+        build_server(settings).run("stdio")
         return 0
     from server.http import serve_http
 
-    token = settings.http_token.get_secret_value() if settings.http_token else None
-    serve_http(mcp, host=args.host, port=args.port, token=token, oauth=oauth)
+    serve_http(settings, host=args.host, port=args.port, oauth=oauth)
     return 0
 
 

@@ -6,23 +6,41 @@ refused, because anyone who can reach the port could then write metrics with our
 OAuth mode every caller brings their own key through the consent page, so any address may be bound;
 the OAuth endpoints are rate limited, every response refuses framing, and the Host header must name
 the public URL (or loopback).
+
+The transport is stateless (no MCP session is kept between requests), so replicas behind a load
+balancer need no session affinity; progress still streams within each call. `/healthz` and
+`/readyz` answer before auth and the Host check (`server.health`), and every request gets an id
+for the logs (`server.request_ids`). SIGTERM or SIGINT stops the server gracefully: it stops
+accepting, gives calls in flight SHUTDOWN_GRACE_S to finish, then cancels them, which abandons an
+optimiser poll (the run stays in the ledger, so the next call resumes it) and releases a write
+hold (see `Ledger.abandon_apply`); then it exits 0.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
+import logging
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mcp.server import MCPServer
 
-from server.settings import SettingsError
+from server.health import Check, Health
+from server.request_ids import RequestIds
+from server.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from server.oauth import OAuthServer
 
+log = logging.getLogger("cekura_optimise.http")
 MAX_BODY_BYTES = 1_000_000
+SHUTDOWN_GRACE_S = 3.0
+CLEANUP_S = 5.0
 
 Scope = dict[str, Any]
 
@@ -70,20 +88,30 @@ class BearerAuth:
 
 
 def http_app(
-    mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServer | None = None
+    mcp: MCPServer,
+    *,
+    host: str,
+    token: str | None,
+    oauth: OAuthServer | None = None,
+    checks: Sequence[Check] = (),
 ) -> Any:
-    """The streamable-HTTP ASGI app at /mcp, wrapped in bearer auth when `token` is set; with
-    `oauth` (the app must have been built with it) the OAuth endpoints and consent page too."""
+    """The stateless streamable-HTTP ASGI app at /mcp, wrapped in bearer auth when `token` is set;
+    with `oauth` (the app must have been built with it) the OAuth endpoints and consent page too.
+    Health probes run `checks`; every request gets an id."""
     if oauth is not None:
-        return _oauth_app(mcp, host=host, token=token, oauth=oauth)
-    if not is_loopback(host) and not token:
+        app = _oauth_app(mcp, host=host, token=token, oauth=oauth)
+    elif not is_loopback(host) and not token:
         raise SettingsError(
             f"Refusing to serve on {host} without a bearer token: set CEKURA_OPTIMISE_HTTP_TOKEN "
             "(or bind to 127.0.0.1), or serve with --oauth so each person signs in with their own "
             "Cekura key."
         )
-    app = mcp.streamable_http_app(host=host, max_request_body_size=MAX_BODY_BYTES)
-    return BearerAuth(app, token) if token else app
+    else:
+        app = mcp.streamable_http_app(
+            host=host, max_request_body_size=MAX_BODY_BYTES, stateless_http=True
+        )
+        app = BearerAuth(app, token) if token else app
+    return RequestIds(Health(app, checks))
 
 
 def _oauth_app(mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServer) -> Any:
@@ -106,22 +134,64 @@ def _oauth_app(mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServ
         allowed_origins=[public, "http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
     )
     app = mcp.streamable_http_app(
-        host=host, max_request_body_size=MAX_BODY_BYTES, transport_security=security
+        host=host,
+        max_request_body_size=MAX_BODY_BYTES,
+        transport_security=security,
+        stateless_http=True,
     )
     buckets = TokenBuckets(oauth.config.rate_limit_per_minute)
     return SecurityHeaders(RateLimit(app, buckets))
 
 
 def serve_http(
-    mcp: MCPServer,
-    *,
-    host: str,
-    port: int,
-    token: str | None,
-    oauth: OAuthServer | None = None,
+    settings: Settings, *, host: str, port: int, oauth: OAuthServer | None = None
 ) -> None:
-    """Run the HTTP server until interrupted (uvicorn logs to stderr at warning)."""
+    """Serve the MCP app over HTTP until SIGTERM or SIGINT, then stop gracefully (see above)."""
     import uvicorn
 
-    app = http_app(mcp, host=host, token=token, oauth=oauth)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from server.app import build_server
+    from server.runtime import Runtime
+
+    runtime = Runtime(settings, tenants=oauth.tenants if oauth else None)
+    checks: list[Check] = [runtime.check_ledger]
+    if oauth is not None:
+        checks.append(oauth.store.check)
+    token = settings.http_token.get_secret_value() if settings.http_token else None
+    mcp = build_server(settings, runtime, oauth=oauth)
+    app = http_app(mcp, host=host, token=token, oauth=oauth, checks=checks)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+    server = uvicorn.Server(config)
+
+    async def run() -> None:
+        try:
+            await server.serve()
+            pending = set(server.server_state.tasks)
+            if pending:
+                await asyncio.wait(pending, timeout=CLEANUP_S)
+        finally:
+            await runtime.aclose()
+
+    with _stop_signals_end_quietly():
+        asyncio.run(run())
+
+
+@contextmanager
+def _stop_signals_end_quietly() -> Iterator[None]:
+    """uvicorn re-raises the stop signal once it has shut down; take it as a clean exit."""
+
+    def stopped(signum: int, _frame: object) -> None:
+        log.warning("stopped by %s", signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -57,11 +57,26 @@ class Runtime:
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.sandbox_state = None
         self._building = anyio.Lock()
+        self._ledger: Ledger | None = None
+        self._opening = anyio.Lock()
 
     @property
     def multi_tenant(self) -> bool:
         """True in OAuth mode: every call runs with its caller's own key."""
         return self.tenants is not None
+
+    async def ledger(self) -> Ledger:
+        """The process's ledger store, opened at first use."""
+        from tools.ledger import open_ledger
+
+        async with self._opening:
+            if self._ledger is None:
+                self._ledger = await anyio.to_thread.run_sync(open_ledger, self._ledger_path())
+        return self._ledger
+
+    async def check_ledger(self) -> None:
+        """Raise `LedgerUnavailable` unless the ledger store opens and its schema is current."""
+        await (await self.ledger()).check()
 
     async def workflow(self, access_token: AccessToken | None = None) -> Workflow:
         """The Workflow for this call: the shared one, or in OAuth mode the token owner's (which
@@ -128,10 +143,9 @@ class Runtime:
     async def _build(self) -> Workflow:
         from tools.cekura.client import CekuraClient
         from tools.context import Workflow
-        from tools.ledger import open_ledger
 
         settings = self.settings
-        ledger = await anyio.to_thread.run_sync(open_ledger, self._ledger_path())
+        ledger = await self.ledger()
         if settings.sandbox:
             from sandbox import SandboxState, sandbox_transport
 

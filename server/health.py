@@ -1,0 +1,72 @@
+"""`GET /healthz` (the process answers) and `GET /readyz` (its storage is reachable and its schema
+current), answered before authentication and the Host check: a load balancer probes by address and
+carries no token. The bodies are one status word, so they tell a stranger nothing; why a probe
+failed goes to the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import anyio
+
+from tools.ledger import LedgerUnavailable
+
+log = logging.getLogger("cekura_optimise.health")
+Check = Callable[[], Awaitable[None]]
+READY_TIMEOUT_S = 5.0
+
+
+class Health:
+    """ASGI middleware that answers the two probe paths itself and passes everything else on."""
+
+    def __init__(self, app: Any, checks: Sequence[Check]) -> None:
+        self.app = app
+        self._checks = tuple(checks)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path")
+        if scope["type"] != "http" or path not in ("/healthz", "/readyz"):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await _answer(send, 405, {"status": "method_not_allowed"}, head=False)
+            return
+        head = scope["method"] == "HEAD"
+        if path == "/healthz":
+            await _answer(send, 200, {"status": "ok"}, head=head)
+        elif await self._ready():
+            await _answer(send, 200, {"status": "ready"}, head=head)
+        else:
+            await _answer(send, 503, {"status": "unavailable"}, head=head)
+
+    async def _ready(self) -> bool:
+        """True when every store answers its check within READY_TIMEOUT_S."""
+        try:
+            with anyio.fail_after(READY_TIMEOUT_S):
+                for check in self._checks:
+                    await check()
+        except LedgerUnavailable as exc:
+            log.warning("not ready: storage unavailable (%s)", exc)
+            return False
+        except TimeoutError:
+            log.warning("not ready: storage did not answer within %gs", READY_TIMEOUT_S)
+            return False
+        return True
+
+
+async def _answer(send: Any, status: int, body: dict[str, str], *, head: bool) -> None:
+    """A small JSON answer that no cache keeps."""
+    data = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    if status == 405:
+        headers.append((b"allow", b"GET, HEAD"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else data})
