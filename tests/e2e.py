@@ -74,6 +74,15 @@ def wait_for_port(
 def http_server(env: dict[str, str], *args: str, stderr_path: Path | None = None) -> Iterator[str]:
     """`python -m server --transport http` on a free loopback port; yields the /mcp URL. Its stderr
     goes to `stderr_path` (a temporary file by default), so a chatty server never blocks on it."""
+    with http_process(env, *args, stderr_path=stderr_path) as (_proc, url):
+        yield url
+
+
+@contextmanager
+def http_process(
+    env: dict[str, str], *args: str, stderr_path: Path | None = None
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`http_server`, yielding the process too (to signal it); terminated at exit if still up."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         log = stderr_path or Path(tmp) / "stderr.log"
@@ -87,10 +96,11 @@ def http_server(env: dict[str, str], *args: str, stderr_path: Path | None = None
             )
             try:
                 wait_for_port(port, proc, log.read_text)
-                yield f"http://127.0.0.1:{port}/mcp"
+                yield proc, f"http://127.0.0.1:{port}/mcp"
             finally:
-                proc.terminate()
-                proc.wait(timeout=10)
+                if proc.poll() is None:
+                    proc.terminate()
+                proc.wait(timeout=15)
 
 
 # OAuth mode (issue 6) --------------------------------------------------------------------------
