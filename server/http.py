@@ -177,6 +177,8 @@ def serve_http(
                 await asyncio.wait(pending, timeout=CLEANUP_S)
         finally:
             await runtime.aclose()
+            if oauth is not None:
+                await oauth.store.aclose()
 
     with _stop_signals_end_quietly():
         asyncio.run(run())

@@ -57,7 +57,7 @@ class Runtime:
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.sandbox_state = None
         self._building = anyio.Lock()
-        self._ledger: Ledger | None = None
+        self._store: Ledger | None = None
         self._opening = anyio.Lock()
 
     @property
@@ -65,18 +65,18 @@ class Runtime:
         """True in OAuth mode: every call runs with its caller's own key."""
         return self.tenants is not None
 
-    async def ledger(self) -> Ledger:
+    async def store(self) -> Ledger:
         """The process's ledger store, opened at first use."""
-        from tools.ledger import open_ledger
-
         async with self._opening:
-            if self._ledger is None:
-                self._ledger = await anyio.to_thread.run_sync(open_ledger, self._ledger_path())
-        return self._ledger
+            if self._store is None:
+                from tools.ledger import open_ledger
+
+                self._store = await anyio.to_thread.run_sync(open_ledger, self._ledger_path())
+        return self._store
 
     async def check_ledger(self) -> None:
         """Raise `LedgerUnavailable` unless the ledger store opens and its schema is current."""
-        await (await self.ledger()).check()
+        await (await self.store()).check()
 
     async def workflow(self, access_token: AccessToken | None = None) -> Workflow:
         """The Workflow for this call: the shared one, or in OAuth mode the token owner's (which
@@ -145,7 +145,7 @@ class Runtime:
         from tools.context import Workflow
 
         settings = self.settings
-        ledger = await self.ledger()
+        ledger = await self.store()
         if settings.sandbox:
             from sandbox import SandboxState, sandbox_transport
 

@@ -87,6 +87,9 @@ class OAuthStore:
         """Raise `LedgerUnavailable` unless the file opens and its schema is current."""
         await self._db.check()
 
+    async def aclose(self) -> None:
+        """Nothing to release: every operation opens and closes its own connection."""
+
     # clients --------------------------------------------------------------------------------
 
     async def save_client(
