@@ -180,16 +180,19 @@ def serve_http(
             if oauth is not None:
                 await oauth.store.aclose()
 
-    with _stop_signals_end_quietly():
+    with _stop_signals(server):
         asyncio.run(run())
 
 
 @contextmanager
-def _stop_signals_end_quietly() -> Iterator[None]:
-    """uvicorn re-raises the stop signal once it has shut down; take it as a clean exit."""
+def _stop_signals(server: Any) -> Iterator[None]:
+    """SIGTERM and SIGINT stop `server`, also before it starts serving (uvicorn's own handlers
+    take over while it serves); uvicorn re-raises the signal once it has shut down, and here that
+    is a clean exit."""
 
     def stopped(signum: int, _frame: object) -> None:
         log.warning("stopped by %s", signal.Signals(signum).name)
+        server.should_exit = True
 
     previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -1,6 +1,7 @@
 """Graceful stop over HTTP: SIGTERM mid-call ends the server within a bound and with exit code 0,
-leaving the optimiser run in the ledger (the next server resumes it, no second start) and the
-write hold released for the next call to settle (one PATCH)."""
+leaving the optimiser run in the ledger (the next server resumes it, no second start), a write
+that had sent its PATCH released for the next call to settle (one PATCH), and one that had sent
+nothing marked `failed` (the next call writes it, one PATCH)."""
 
 import signal
 import time
@@ -108,3 +109,28 @@ async def test_sigterm_after_a_write_releases_the_hold_for_settling(tmp_path):
     assert settled["status"] == "applied_unverified"
     assert "stopped after writing" in settled["summary"]
     assert state.count("metric_patch", metric_id=101) == 1
+
+
+async def test_sigterm_before_a_write_marks_it_failed_and_sends_nothing(tmp_path):
+    state = SandboxState.seeded(
+        optimiser_seconds=0.0, run_reviews_polls=0, preview_seconds=600, api_keys=[API_KEY]
+    )
+    with start_background(state) as sandbox:
+        env = server_env(sandbox.url, tmp_path, CEKURA_OPTIMISE_HTTP_TOKEN=TOKEN)
+        with http_process(env) as (proc, url):
+            proposed = await _call(url, "optimise_metric", {"metric_id": 107})
+            checking = lambda: state.count("metric_preview_progress") >= 1  # noqa: E731
+            args = {"metric_id": 107}
+            took = await _interrupted(url, "apply_if_not_regressed", args, checking, proc)
+            assert proc.returncode == 0
+        ledger = open_ledger(Path(tmp_path) / "ledger.sqlite3")
+        held = await ledger.applies_with_status(107, WRITING)
+        last = await ledger.last_apply(107, ("failed",))
+        state.preview_seconds = None  # the next held-out check finishes at once
+        with http_process(env) as (_proc, url):
+            applied = await _call(url, "apply_if_not_regressed", args)
+    assert took < STOP_BOUND_S
+    assert proposed["status"] == "proposed"
+    assert held == [] and last is not None and last.replaced is None
+    assert applied["status"] == "applied"
+    assert state.count("metric_patch", metric_id=107) == 1
