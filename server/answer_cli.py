@@ -46,15 +46,16 @@ def answer_command(settings: Settings, args: argparse.Namespace) -> int:
     import anyio
 
     from tools.errors import WorkflowError
-    from tools.inputs import Answers, MetricId, check
+    from tools.inputs import AnswerText, MetricId, QuestionId, check
 
     try:
         metric_id = check(MetricId, args.metric, "--metric", from_text=True)
-        answers = check(Answers, {args.question: None if args.skip else args.text}, "--question")
+        question = check(QuestionId, args.question, "--question")
+        text = None if args.skip else check(AnswerText, args.text, "--text")
     except WorkflowError as exc:
         say_error("answer", exc)
         return USAGE_ERROR
-    return anyio.run(_answer, settings, args, metric_id, answers)
+    return anyio.run(_answer, settings, args, metric_id, {question: text})
 
 
 async def _answer(
@@ -84,14 +85,14 @@ async def _answer(
     return 0 if result.status == "resumed" else FAILED
 
 
-def load_answers(source: str, stdin: TextIO = sys.stdin) -> dict[int, AnswerMap]:
+def load_answers(source: str) -> dict[int, AnswerMap]:
     """`--answers`: a JSON object of metric ids to {question id: answer text, or null to skip},
     from a file or `-` (stdin); a WorkflowError naming --answers for anything else."""
     from tools.errors import WorkflowError
     from tools.inputs import Answers, MetricId, check
 
     try:
-        text = stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise WorkflowError(f"--answers: cannot read {source!r} ({exc.strerror}).") from None
     try:
