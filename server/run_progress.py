@@ -30,7 +30,7 @@ class RunProgress:
         self._clock = clock
         self._started = clock()
         self._rows = {metric_id: _Row() for metric_id in ids}
-        self._batch = "starting…"
+        self._batch = f"0/{len(ids)} metrics done"
         self._live = Live(self, console=console, refresh_per_second=4, transient=True)
 
     def __enter__(self) -> RunProgress:
