@@ -37,7 +37,12 @@ class Terminal:
         env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "COLUMNS": "120"}
         env["CEKURA_OPTIMISE_STATE_DIR"] = home
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())", *args],
+            [
+                sys.executable,
+                "-c",
+                "import sys; from server.cli import main; sys.exit(main())",
+                *args,
+            ],
             cwd=ROOT,
             stdin=slave,
             stdout=slave,
@@ -164,7 +169,9 @@ def test_answer_command_answers_later_and_the_next_run_finishes(env, capsys):
         env.setenv("CEKURA_BASE_URL", sandbox.url)
         assert main(["run", "--metrics", "103", "--json"]) == WAITING
         steps = json.loads(capsys.readouterr().out)["next_steps"]
-        assert steps[0] == 'cekura-optimise answer --metric 103 --question q_1 --text "…" (or --skip)'
+        assert (
+            steps[0] == 'cekura-optimise answer --metric 103 --question q_1 --text "…" (or --skip)'
+        )
 
         assert main(["answer", "--metric", "103", "--question", "q_1", "--text", "yes"]) == 0
         out = capsys.readouterr().out
@@ -187,4 +194,6 @@ def test_answer_skip_is_recorded_as_skipped(env, capsys):
         assert main(args) == 0
         out = json.loads(capsys.readouterr().out)
     assert out["status"] == "resumed" and out["skipped"] == ["q_1"] and out["answered"] == []
-    assert out["next_steps"] == ["cekura-optimise run --metrics 103 follows the run to its proposal"]
+    assert out["next_steps"] == [
+        "cekura-optimise run --metrics 103 follows the run to its proposal"
+    ]
