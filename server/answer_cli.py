@@ -125,12 +125,13 @@ def from_file(given: dict[int, AnswerMap]) -> Answerer:
     return answer
 
 
-def from_terminal(read: Callable[[str], str] = input, out: TextIO = sys.stdout) -> Answerer:
+def from_terminal(read: Callable[[str], str] = input) -> Answerer:
     """Ask each question on the terminal: an option's number, one's own words, or Enter to skip.
     End of input (Ctrl-D) leaves the questions open."""
     import anyio
 
     async def answer(outcome: MetricOutcome) -> AnswerMap | None:
+        out = sys.stdout
         answers: AnswerMap = {}
         for question in _questions(outcome):
             _show(question, outcome.metric_id, out)
