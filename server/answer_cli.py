@@ -180,22 +180,33 @@ async def answer_paused(
     rerun: Callable[[list[int]], Awaitable[BatchResult]],
 ) -> BatchResult:
     """While metrics wait on questions the answerer can answer: send the answers through the
-    answer workflow, follow those runs again with `rerun`, and fold the new outcomes in."""
-    from tools.workflows.questions import answer_optimiser_questions
-
+    answer workflow, follow those runs again with `rerun`, and fold the new outcomes in. Answers
+    that do not reach the run are reported on stderr; the metric then stays `needs_answers`."""
     for _ in range(MAX_ROUNDS):
         resumed: list[int] = []
         for outcome in [m for m in result.metrics if m.status == "needs_answers"]:
             answers = await answerer(outcome)
-            if answers is None:
-                continue
-            sent = await answer_optimiser_questions(wf, outcome.metric_id, answers)
-            if sent.status == "resumed":
+            if answers is not None and await _send(wf, outcome.metric_id, answers):
                 resumed.append(outcome.metric_id)
         if not resumed:
             return result
         result = merged(result, await rerun(resumed))
     return result
+
+
+async def _send(wf: Workflow, metric_id: int, answers: AnswerMap) -> bool:
+    """Whether the run recorded the answers; if not, why, on stderr."""
+    from tools.errors import WorkflowError
+    from tools.workflows.questions import answer_optimiser_questions
+
+    try:
+        sent = await answer_optimiser_questions(wf, metric_id, answers)
+    except WorkflowError as exc:
+        say_error("run", exc)
+        return False
+    if sent.status != "resumed":
+        say_error("run", " ".join([sent.summary, *sent.warnings]))
+    return sent.status == "resumed"
 
 
 def merged(first: BatchResult, again: BatchResult) -> BatchResult:

@@ -197,3 +197,18 @@ def test_answer_skip_is_recorded_as_skipped(env, capsys):
     assert out["next_steps"] == [
         "cekura-optimise run --metrics 103 follows the run to its proposal"
     ]
+
+
+def test_an_answer_cekura_refuses_is_reported_and_the_run_still_waits(env, tmp_path, capsys):
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"103": {"q_1": "yes"}}))
+    with loopback_sandbox() as sandbox:
+        sandbox.state.faults.add_spec("503x5@process_feedbacks_answer")
+        env.setenv("CEKURA_API_KEY", API_KEY)
+        env.setenv("CEKURA_BASE_URL", sandbox.url)
+        assert main(["run", "--metrics", "103", "--answers", str(answers)]) == WAITING
+    captured = capsys.readouterr()
+    assert captured.out.startswith("103\tneeds_answers\t")
+    err = captured.err.strip().splitlines()[-1]
+    assert err.startswith("cekura-optimise run: Metric 103: the answers may or may not have been")
+    assert "Cekura failed on its side while sending the answers (503)" in err
