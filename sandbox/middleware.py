@@ -8,6 +8,8 @@ turns it into an httpx transport error.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,6 +21,8 @@ from sandbox.contract import METRIC_PATH_ROUTES
 from sandbox.faults import Fault
 from sandbox.state import RequestRecord, SandboxState
 from sandbox.web import SERVER_ERROR_PAGE
+
+log = logging.getLogger("sandbox.requests")
 
 Resolver = Callable[[Scope], tuple[str | None, dict[str, Any]]]
 
@@ -45,6 +49,17 @@ class SandboxMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        status: int | str = "dropped"
+        try:
+            record = await self._handle(scope, receive, send)
+            status = record.status if record.status is not None else status
+        finally:
+            took = (time.perf_counter() - started) * 1000
+            log.info("%s %s %s %.0fms", scope["method"], scope["path"], status, took)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> RequestRecord:
+        """Serve one request (or its planned fault); the record says what it got."""
         body = await _read_body(receive)
         route, params = self.resolve(scope)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
@@ -65,7 +80,7 @@ class SandboxMiddleware:
             fault = None
         if fault and fault.kind in ("429", "5xx", "html", "drop"):
             record.status = await _send_fault(fault, send)
-            return
+            return record
         captured: list[Message] = []
 
         delivered = False
@@ -89,6 +104,7 @@ class SandboxMiddleware:
         await self.app(scope, replay, capture)
         if fault is not None:
             await _send_broken(fault, captured, send)
+        return record
 
     def _metric_id(
         self, route: str | None, params: dict[str, Any], body: Any, query: dict[str, str]

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from server.answer_cli import add_answer_command
+from server.cli_words import say_error
 from server.labs_cli import add_labs_commands
 from server.logs import LOG_FORMATS, log_format
 from server.logs import configure as configure_logging
@@ -57,15 +59,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the routine once and print a report")
     common(run)
-    run.add_argument("--metrics", required=True, help="comma-separated metric ids, e.g. 101,102")
-    run.add_argument("--apply", action="store_true", help="apply proposals through the guard")
-    run.add_argument(
-        "--on-questions", default="stop", help="stop or skip: what to do when a run asks questions"
-    )
-    run.add_argument("--max-wait", default=1500, help="seconds per metric")
-    run.add_argument("--json", action="store_true", help="print the result as JSON")
-    run.add_argument("--diffs", action="store_true", help="also print the proposed diffs")
-
+    _run_options(run)
+    add_answer_command(sub, common)
     add_labs_commands(sub, common)
     add_schedule_commands(sub, common)
 
@@ -80,6 +75,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_options(run: argparse.ArgumentParser) -> None:
+    """`run`'s own flags (the shared ones come from the CLI's `common`)."""
+    run.add_argument("--metrics", required=True, help="comma-separated metric ids, e.g. 101,102")
+    run.add_argument("--apply", action="store_true", help="apply proposals through the guard")
+    run.add_argument(
+        "--on-questions", default="stop", help="stop or skip: what to do when a run asks questions"
+    )
+    run.add_argument(
+        "--answers",
+        metavar="FILE.json",
+        help='answers for paused runs, e.g. {"103": {"q_1": "yes"}} (null skips); - reads stdin',
+    )
+    run.add_argument("--max-wait", default=1500, help="seconds per metric")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--diffs", action="store_true", help="also print the proposed diffs")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         sandbox=args.sandbox or None,
@@ -90,7 +102,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code (0 ok, 1 a metric failed, 2 usage)."""
+    """Entry point; returns the process exit code (0 ok, 1 a metric failed, 2 usage, 3 a run
+    waits on a person's answer)."""
     args = _parser().parse_args(argv)
     try:
         configure_logging(args.verbose, log_format(args.log_format))
@@ -100,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.headless import run_command
 
             return run_command(_settings(args), args)
+        if args.command == "answer":
+            from server.answer_cli import answer_command
+
+            return answer_command(_settings(args), args)
         if args.command == "lab-status":
             from server.labs_cli import lab_status_command
 
@@ -118,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo()
         return _sandbox(args)
     except SettingsError as exc:
-        print(f"cekura-optimise: {exc}", file=sys.stderr)
+        say_error(" ".join(filter(None, [args.command, getattr(args, "action", None)])), exc)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
@@ -162,12 +179,31 @@ def _oauth(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from sandbox import serve
+    from sandbox import SandboxState, serve
+
+    state = SandboxState.seeded()
+
+    def ready(url: str) -> None:
+        metrics = ", ".join(f"{i} {m['name']}" for i, m in sorted(state.metrics.items()))
+        print(
+            f"Cekura sandbox listening on {url}\n"
+            "Any non-empty API key works (sent as X-CEKURA-API-KEY).\n"
+            f"Seeded metrics: {metrics}\n"
+            f"Try: CEKURA_API_KEY=any cekura-optimise run --metrics 101,103 --base-url {url}\n"
+            + ("Logging each request to stderr." if args.verbose else "-v logs each request.")
+            + " Ctrl-C stops it.",
+            flush=True,
+        )
 
     try:
         serve(
-            host=args.host, port=args.port, faults=args.faults, progress_shape=args.progress_shape
+            host=args.host,
+            port=args.port,
+            state=state,
+            faults=args.faults,
+            progress_shape=args.progress_shape,
+            on_ready=ready,
         )
     except ValueError as exc:
-        raise SettingsError(str(exc)) from exc
+        raise SettingsError(f"--faults: {exc}") from exc
     return 0

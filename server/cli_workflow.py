@@ -1,11 +1,12 @@
 """Running one workflow from a CLI command: a Runtime for the call, closed afterwards, and a
-refusal or a failing ledger printed to stderr as one line under the command's name."""
+refusal or a failing ledger printed to stderr as one line under the command's name, in CLI words."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
+
+from server.cli_words import say_error
 
 if TYPE_CHECKING:
     from server.settings import Settings
@@ -27,9 +28,9 @@ async def with_workflow(
     try:
         return await work(await runtime.workflow())
     except WorkflowError as exc:
-        print(f"cekura-optimise {command}: {exc}", file=sys.stderr)
+        say_error(command, exc)
     except LedgerUnavailable as exc:
-        print(f"cekura-optimise {command}: {ledger_failure_text(exc)}", file=sys.stderr)
+        say_error(command, ledger_failure_text(exc))
     finally:
         await runtime.aclose()
     return None

@@ -4,7 +4,6 @@ the same results as the tools, errors that name flags, and exit codes (0 ok, 1 f
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ if TYPE_CHECKING:
     from server.settings import Settings
     from tools.context import Workflow
 
+from server.cli_words import for_cli, say_error
 from server.cli_workflow import FAILED, with_workflow
 
 USAGE_ERROR = 2
@@ -81,7 +81,7 @@ def _verdict(text: str) -> int | str:
 
 
 def _usage(args: argparse.Namespace, exc: Exception) -> int:
-    print(f"cekura-optimise {args.command}: {exc}", file=sys.stderr)
+    say_error(args.command, exc)
     return USAGE_ERROR
 
 
@@ -94,14 +94,17 @@ async def _run(
     results = await with_workflow(settings, args.command, work)
     if results is None:
         return FAILED
+    from server.report import for_surface
+
     for result in results:
+        result = for_surface(result, "person")
         if args.json:
             print(result.model_dump_json(indent=2))
             continue
         print(
             f"{getattr(result, 'metric_id', '')}\t{getattr(result, 'status', '')}\t"
-            f"{getattr(result, 'summary', '')}"
+            f"{for_cli(getattr(result, 'summary', ''))}"
         )
         for warning in getattr(result, "warnings", []):
-            print(f"\twarning: {warning}")
+            print(f"\twarning: {for_cli(warning)}")
     return 0

@@ -3,13 +3,17 @@ a terminal or plain lines otherwise."""
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, Literal, TextIO, TypeVar
 
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
+from tools.proposals.field_diffs import FieldDiff
 from tools.results import BatchResult, MetricOutcome
-from tools.untrusted import unquote_block
+from tools.untrusted import BLOCK_OPEN, unmark
+
+Surface = Literal["model", "person"]
+R = TypeVar("R", bound=BaseModel)
 
 FAILING = frozenset({"failed", "timed_out"})
 STYLE = {
@@ -31,9 +35,40 @@ STYLE = {
 }
 
 
+def for_surface(result: R, surface: Surface) -> R:
+    """The one place that decides how untrusted text looks. A model reads it marked as data (as
+    the workflows make it: MCP results); people and programs (the CLI's table, lines and JSON,
+    the demo) read it plain, with each diff a unified diff `patch` and `git apply` take."""
+    if surface == "model":
+        return result
+    return _plain(result)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, FieldDiff) and value.diff.startswith(BLOCK_OPEN):
+        header = f"--- a/{value.field}\n+++ b/{value.field}\n"
+        return value.model_copy(update={"diff": header + unmark(value.diff)})
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        return value.model_copy(update={name: _plain(getattr(value, name)) for name in fields})
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return unmark(value) if isinstance(value, str) else value
+
+
+FAILED = 1
+WAITING_ON_A_PERSON = 3
+
+
 def exit_code(result: BatchResult) -> int:
-    """0 when every metric was handled, 1 when any failed or timed out."""
-    return 1 if any(m.status in FAILING for m in result.metrics) else 0
+    """0 when every metric was handled, 1 when any failed or timed out, else 3 when any waits on
+    a person's answer (so cron can alert)."""
+    statuses = {m.status for m in result.metrics}
+    if statuses & FAILING:
+        return FAILED
+    return WAITING_ON_A_PERSON if "needs_answers" in statuses else 0
 
 
 def outcome_details(outcome: MetricOutcome) -> list[str]:
@@ -42,9 +77,9 @@ def outcome_details(outcome: MetricOutcome) -> list[str]:
     opt = outcome.optimise
     if opt is not None and opt.baseline and opt.optimised:
         lines.append(
-            f"scores {opt.baseline.correct}/{opt.baseline.total} → "
-            f"{opt.optimised.correct}/{opt.optimised.total}; fixed {opt.flips.fixed or '-'}, "
-            f"broken {opt.flips.broken or '-'}; McNemar p={opt.mcnemar_p}"
+            f"optimiser's sample {opt.baseline.correct}/{opt.baseline.total} → "
+            f"{opt.optimised.correct}/{opt.optimised.total}; {opt.mcnemar_reading}; fixed "
+            f"{opt.flips.fixed or '-'}, broken {opt.flips.broken or '-'}"
         )
     if opt is not None and opt.type_change:
         lines.append(f"type {opt.type_change.before} → {opt.type_change.after}")
@@ -80,17 +115,15 @@ def _kappa(value: float | None) -> str:
 
 
 def diff_lines(outcome: MetricOutcome) -> list[str]:
-    """The proposal's unified diffs, if it has any."""
+    """The proposal's unified diffs (as `for_surface` made them for people), if it has any."""
     if outcome.optimise is None:
         return []
-    lines: list[str] = []
-    for d in outcome.optimise.diffs:
-        lines += [f"{d.field}:", *unquote_block(d.diff).splitlines()]
-    return lines
+    return [line for d in outcome.optimise.diffs for line in d.diff.splitlines()]
 
 
 def render_plain(result: BatchResult, out: TextIO, *, diffs: bool = False) -> None:
     """One line per metric (id, status, summary), details indented below."""
+    result = for_surface(result, "person")
     for outcome in result.metrics:
         print(f"{outcome.metric_id}\t{outcome.status}\t{outcome.summary}", file=out)
         for line in outcome_details(outcome):
@@ -106,6 +139,7 @@ def render_rich(result: BatchResult, console, *, diffs: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    result = for_surface(result, "person")
     table = Table(title=result.summary, show_lines=True)
     table.add_column("metric", justify="right")
     table.add_column("status")
@@ -127,8 +161,14 @@ def render_rich(result: BatchResult, console, *, diffs: bool = False) -> None:
                 continue
             console.print(f"[bold]metric {outcome.metric_id}[/bold] proposed diff:")
             for line in lines:
-                style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+                style = _diff_style(line)
                 console.print(Text(line, style=style))
+
+
+def _diff_style(line: str) -> str:
+    if line.startswith(("--- ", "+++ ", "@@")):
+        return "bold"
+    return "green" if line.startswith("+") else "red" if line.startswith("-") else ""
 
 
 def text_view(result: BaseModel) -> str:
@@ -154,6 +194,7 @@ def as_tool_result(result: BaseModel) -> CallToolResult:
     """The MCP result: structured content without fields left at their defaults (empty lists,
     nulls, zero counts cost the model tokens and say nothing; the output schema gives the
     defaults), and the short text view for clients that read only text."""
+    result = for_surface(result, "model")
     return CallToolResult(
         content=[TextContent(type="text", text=text_view(result))],
         structured_content=result.model_dump(mode="json", exclude_defaults=True),

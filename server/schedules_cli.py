@@ -5,7 +5,6 @@ shell, with the same checks and results as the tools, errors that name flags, an
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ if TYPE_CHECKING:
     from tools.context import Workflow
     from tools.results import ScheduleToolResult
 
+from server.cli_words import for_cli, say_error
 from server.cli_workflow import FAILED, with_workflow
 
 USAGE_ERROR = 2
@@ -59,7 +59,7 @@ def schedules_command(settings: Settings, args: argparse.Namespace) -> int:
     try:
         work = _work(args)
     except WorkflowError as exc:
-        print(f"cekura-optimise schedules {args.action}: {exc}", file=sys.stderr)
+        say_error(f"schedules {args.action}", exc)
         return USAGE_ERROR
     return anyio.run(_run, settings, args, work)
 
@@ -125,6 +125,9 @@ async def _run(
     result = await with_workflow(settings, f"schedules {args.action}", work)
     if result is None:
         return FAILED
+    from server.report import for_surface
+
+    result = for_surface(result, "person")
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0
@@ -138,5 +141,5 @@ async def _run(
                 f"\t{view.schedule_id}\t{view.cron} {view.timezone}\tmetrics {metrics}\tnext {firing}\t{state}"
             )
     for warning in result.warnings:
-        print(f"\twarning: {warning}")
+        print(f"\twarning: {for_cli(warning)}")
     return 0

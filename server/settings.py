@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -35,6 +37,32 @@ def _number(env: Mapping[str, str], name: str, default: float, *, whole: bool = 
     return value
 
 
+def _check_base_url(url: str, *, allow_http: bool) -> None:
+    """Refuse a base URL that is not http(s), and plain http to anything but loopback unless
+    CEKURA_OPTIMISE_ALLOW_HTTP is set (the API key would cross the network unencrypted)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"CEKURA_BASE_URL (or --base-url) must start with http:// or https:// and name a host; "
+            f"got {url!r}."
+        )
+    if parts.scheme == "http" and not allow_http and not _loopback(parts.hostname):
+        raise SettingsError(
+            f"CEKURA_BASE_URL (or --base-url) {url!r} would send the API key unencrypted: use "
+            "https://, or set CEKURA_OPTIMISE_ALLOW_HTTP=1 if plain http is intended (http:// is "
+            "accepted without it only for loopback addresses such as 127.0.0.1)."
+        )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def default_state_dir() -> Path:
     """Per-user state directory, e.g. ~/.local/state/cekura-optimise."""
     from platformdirs import user_state_dir
@@ -63,8 +91,8 @@ class Settings(BaseModel):
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read CEKURA_API_KEY, CEKURA_BASE_URL, CEKURA_OPTIMISE_STATE_DIR, CEKURA_OPTIMISE_READ_ONLY,
         CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET, CEKURA_OPTIMISE_MIN_FEEDBACK,
-        CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S, CEKURA_OPTIMISE_TENANT_CLIENTS and
-        CEKURA_OPTIMISE_TENANT_IDLE_S; `overrides` (flags) win."""
+        CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S, CEKURA_OPTIMISE_TENANT_CLIENTS,
+        CEKURA_OPTIMISE_TENANT_IDLE_S and CEKURA_OPTIMISE_ALLOW_HTTP; `overrides` (flags) win."""
         env = os.environ if env is None else env
         budget = _number(env, "CEKURA_OPTIMISE_EVAL_BUDGET", 100, whole=True)
         min_feedback = _number(env, "CEKURA_OPTIMISE_MIN_FEEDBACK", 6, whole=True)
@@ -86,9 +114,9 @@ class Settings(BaseModel):
             "tenant_idle_s": tenant_idle_s,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        base_url = str(values["base_url"])
-        if not base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"CEKURA_BASE_URL must start with https:// (got {base_url!r}).")
+        _check_base_url(
+            str(values["base_url"]), allow_http=_flag(env, "CEKURA_OPTIMISE_ALLOW_HTTP")
+        )
         return cls.model_validate(values)
 
     def ledger_path(self) -> Path:

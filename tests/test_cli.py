@@ -92,6 +92,7 @@ def test_demo_runs_to_completion_quickly(tmp_path):
         "103\tneeds_answers",
     ):
         assert expected in proc.stdout
+    assert "<<<untrusted" not in proc.stdout and "--- a/description" in proc.stdout
 
 
 def test_sandbox_command_serves_the_api_on_loopback(tmp_path):

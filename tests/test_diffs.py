@@ -1,7 +1,7 @@
 """Diffs stay bounded in size so results fit a model's tool-output budget."""
 
 from tools.proposals.field_diffs import MAX_FIELD_CHARS, MAX_TOTAL_CHARS, diffs_for, field_diff
-from tools.untrusted import unquote_block
+from tools.untrusted import unmark
 
 
 def test_a_huge_field_diff_is_cut_and_says_so():
@@ -10,7 +10,7 @@ def test_a_huge_field_diff_is_cut_and_says_so():
     diff = field_diff("description", before, after)
     assert diff.truncated
     assert len(diff.diff) <= MAX_FIELD_CHARS + 100
-    assert unquote_block(diff.diff).endswith(f"diff cut at {MAX_FIELD_CHARS} characters")
+    assert unmark(diff.diff).endswith(f"diff cut at {MAX_FIELD_CHARS} characters")
 
 
 def test_many_fields_share_a_total_budget():

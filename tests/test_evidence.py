@@ -4,6 +4,8 @@ import pytest
 
 from tools.cekura.models import Metric, OptimiserOutput
 from tools.proposals.evidence import (
+    Evidence,
+    Flips,
     evidence_for,
     lab_score,
     mcnemar_exact,
@@ -90,3 +92,20 @@ def test_lab_score_counts_only_labelled_rows_and_can_be_restricted():
     metric = _metric([(1, 5, 5), (2, 0, 5), (3, None, 0), (4, 0, 0)])
     assert (lab_score(metric).correct, lab_score(metric).total) == (2, 3)
     assert lab_score(metric, {1, 2}).correct == 1
+
+
+@pytest.mark.parametrize(
+    ("fixed", "broken", "reading"),
+    [
+        (2, 0, "2 fixed, 0 broken; with this few rows the improvement could be chance (p = 0.5)"),
+        (1, 1, "1 fixed, 1 broken; no net change (p = 1)"),
+        (0, 0, "0 fixed, 0 broken; no net change (p = 1)"),
+        (7, 0, "7 fixed, 0 broken; the improvement is unlikely to be chance (p = 0.016)"),
+        (0, 3, "0 fixed, 3 broken; with this few rows the drop could be chance (p = 0.25)"),
+    ],
+)
+def test_evidence_reads_the_mcnemar_p_in_plain_words(fixed, broken, reading):
+    flips = Flips(fixed=list(range(fixed)), broken=list(range(100, 100 + broken)))
+    evidence = Evidence(flips=flips, mcnemar_p=round(mcnemar_exact(fixed, broken), 6))
+    assert evidence.mcnemar_reading == reading
+    assert evidence.model_dump()["mcnemar_reading"] == reading

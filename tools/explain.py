@@ -47,8 +47,10 @@ def explain(exc: CekuraError, doing: str) -> str:
             "effect, so it was not repeated."
         )
     if isinstance(exc, CekuraTransportError):
+        at = f" at {exc.host}" if exc.host else ""
         return (
-            f"Could not reach Cekura while {doing}. Check the network or CEKURA_BASE_URL and retry."
+            f"Could not reach Cekura{at} while {doing}. Check the network or CEKURA_BASE_URL and "
+            "retry."
         )
     if isinstance(exc, CekuraMalformedResponse):
         if exc.method in ("GET", "HEAD", ""):

@@ -124,6 +124,16 @@ Answers = Annotated[
     ),
     AfterValidator(_blank_skips),
 ]
+QuestionId = Annotated[
+    str,
+    Field(min_length=1, max_length=QUESTION_ID_MAX_CHARS),
+    _must_be(f"a question id of 1 to {QUESTION_ID_MAX_CHARS} characters, such as 'q_1'"),
+]
+AnswerText = Annotated[
+    str,
+    Field(max_length=ANSWER_MAX_CHARS),
+    _must_be(f"answer text of at most {ANSWER_MAX_CHARS} characters"),
+]
 ProposalId = Annotated[
     str,
     Field(min_length=1, max_length=ID_MAX_CHARS),

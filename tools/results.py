@@ -75,6 +75,9 @@ class ProposalView(BaseModel):
     optimised: ScorePair | None = None
     flips: Flips = Field(default_factory=Flips)
     mcnemar_p: float | None = None
+    mcnemar_reading: str | None = Field(
+        default=None, description="The flips and the McNemar p in one plain line"
+    )
     unauthorized_label_changes: int = 0
     unresolved_samples: int = 0
     optimiser_summary: str | None = Field(

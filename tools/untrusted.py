@@ -3,6 +3,8 @@ bounded in size and inside clear delimiters, as data rather than instructions.""
 
 from __future__ import annotations
 
+import re
+
 
 def bound(text: str | None, limit: int) -> str:
     """`text` cut to `limit` characters, saying so when it was cut."""
@@ -30,9 +32,23 @@ def quote_untrusted_block(text: str) -> str:
     return f"{BLOCK_OPEN}\n{_defuse(text)}\n{BLOCK_CLOSE}"
 
 
-def unquote_block(text: str) -> str:
-    """The text inside `quote_untrusted_block`'s delimiter lines, for showing it to a person."""
-    lines = text.splitlines()
-    if len(lines) >= 2 and lines[0] == BLOCK_OPEN and lines[-1] == BLOCK_CLOSE:
-        return "\n".join(lines[1:-1])
-    return text
+_MARKED = re.compile(
+    re.escape(BLOCK_OPEN)
+    + r"(?:\n(?P<block>.*?)\n"
+    + re.escape(BLOCK_CLOSE)
+    + r"| (?P<inline>.*?)"
+    + re.escape(BLOCK_CLOSE)
+    + ")",
+    re.DOTALL,
+)
+
+
+def unmark(text: str) -> str:
+    """`text` with every marker `quote_untrusted` and `quote_untrusted_block` put in removed and
+    the words inside restored as they came: what people and programs read (the bound stays)."""
+
+    def plain(match: re.Match[str]) -> str:
+        inner = match.group("block") if match.group("block") is not None else match["inline"]
+        return inner.replace("< < <", "<<<").replace("> > >", ">>>")
+
+    return _MARKED.sub(plain, text)

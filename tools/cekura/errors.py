@@ -65,9 +65,14 @@ class CekuraServerError(CekuraHTTPError):
 
 class CekuraTransportError(CekuraError):
     """The request never got an answer (connection refused, reset, timeout) and was not retried
-    further, either because retries ran out or because repeating it would not be safe."""
+    further, either because retries ran out or because repeating it would not be safe. `host` is
+    the `host:port` it tried."""
 
     retry_helps = True
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", host: str = "") -> None:
+        super().__init__(message, method=method, path=path)
+        self.host = host
 
 
 class CekuraOutcomeUnknown(CekuraTransportError):

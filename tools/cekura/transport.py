@@ -103,6 +103,14 @@ class _Call:
     maybe_acted: bool = False  # an earlier attempt may have reached Cekura
 
 
+def _host_port(base_url: str) -> str:
+    """'api.cekura.ai:443': where the calls go, for messages (the scheme's port when none given;
+    never any user or password the URL carries)."""
+    url = httpx.URL(base_url)
+    port = url.port or {"https": 443, "http": 80}.get(url.scheme, 0)
+    return f"{url.host}:{port}"
+
+
 def _fill(template: str, path_args: Mapping[str, object] | None) -> str:
     """The concrete path: each `{name}` in the template replaced by its URL-quoted value."""
     return template.format(**{k: quote(str(v), safe="") for k, v in (path_args or {}).items()})
@@ -141,6 +149,7 @@ class Transport:
             backoff_max_s=backoff_max_s,
         )
         self.redact = Redactor(api_key)
+        self.host = _host_port(self.base_url)
         self._timeout_s = float(timeout_s)
         self._deadline_s = float(deadline_s)
         self._max_attempts = max_attempts
@@ -186,10 +195,11 @@ class Transport:
                 if self._accepted(call, outcome):
                     return Reply(call.method, call.path, outcome, self.redact)
                 failure = self._status_failure(call, outcome)
-                delay = failure.retry_after
+                delay, reason = failure.retry_after, f"Cekura answered {outcome.status_code}"
             else:
                 failure, delay = self._transport_failure(call, outcome), None
-            await self._pause_before_retry(call, failure, delay)
+                reason = self._describe_transport(outcome)
+            await self._pause_before_retry(call, failure, delay, reason)
 
     async def _attempt(self, call: _Call) -> httpx.Response | httpx.TransportError | TimeoutError:
         """One HTTP exchange, bounded by the per-request timeout and the call's deadline.
@@ -254,16 +264,19 @@ class Transport:
         if not repeatable and not unsent:
             log.warning("%s: %s; outcome unknown, not retried", where, what)
             raise CekuraOutcomeUnknown(
-                f"Sent {where} but got no answer: {what}. Cekura may or may not have acted on "
-                "it; check before trying again (repeating it blindly could start a second job).",
+                f"Sent {where} to {self.host} but got no answer: {what}. Cekura may or may not "
+                "have acted on it; check before trying again (repeating it blindly could start a "
+                "second job).",
                 method=call.method,
                 path=call.path,
+                host=self.host,
             )
         tries = f" after {call.attempts} attempts" if call.attempts > 1 else ""
         failure = CekuraTransportError(
-            f"Could not reach Cekura for {where}{tries}: {what}",
+            f"Could not reach Cekura at {self.host} for {where}{tries}: {what}",
             method=call.method,
             path=call.path,
+            host=self.host,
         )
         if not repeatable or isinstance(exc, _PERMANENT):
             raise failure
@@ -271,26 +284,32 @@ class Transport:
         return failure
 
     def _describe_transport(self, exc: BaseException) -> str:
-        """A short, key-free description of a failure to get an answer."""
+        """A short, key-free description of a failure to get an answer, in words (no class
+        names: a person reads it in a log line or an error)."""
         if isinstance(exc, TimeoutError):
             return "no answer before the call's deadline"
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
         said = self.redact(excerpt(str(exc), 120))
-        return f"{kind} ({type(exc).__name__}{': ' + said if said else ''})"
+        return f"{kind} ({said})" if said else kind
 
     async def _pause_before_retry(
-        self, call: _Call, failure: CekuraHTTPError | CekuraTransportError, delay: float | None
+        self,
+        call: _Call,
+        failure: CekuraHTTPError | CekuraTransportError,
+        delay: float | None,
+        reason: str,
     ) -> None:
-        """Wait before the next attempt, or raise `failure` when attempts or time run out."""
+        """Wait before the next attempt (one WARNING line saying why), or raise `failure` when
+        attempts or time run out (at DEBUG: the caller reports the failure itself)."""
         if call.attempts >= self._max_attempts:
-            log.warning("%s %s: giving up after %d attempts", call.method, call.path, call.attempts)
+            log.debug("%s %s: giving up after %d attempts", call.method, call.path, call.attempts)
             raise failure
         if delay is None:
             delay = backoff_delay(
                 call.attempts, initial_s=self._backoff_initial_s, max_s=self._backoff_max_s
             )
         if delay >= call.deadline.remaining():
-            log.warning(
+            log.debug(
                 "%s %s: giving up; waiting %.1fs would pass the %gs deadline",
                 call.method,
                 call.path,
@@ -299,10 +318,11 @@ class Transport:
             )
             raise failure
         log.warning(
-            "%s %s: %s; retrying in %.1fs (attempt %d of %d)",
+            "%s %s at %s: %s; retrying in %.1fs (attempt %d of %d)",
             call.method,
             call.path,
-            type(failure).__name__,
+            self.host,
+            reason,
             delay,
             call.attempts + 1,
             self._max_attempts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from tools.cekura.models import Metric, OptimiserOutput
 
@@ -40,6 +40,26 @@ class Evidence(BaseModel):
     reviews_compared: int | None = Field(
         default=None, description="Labelled reviews with a per-review result from the run"
     )
+
+    @computed_field(description="The flips and the McNemar p in one plain line")
+    @property
+    def mcnemar_reading(self) -> str | None:
+        if self.mcnemar_p is None:
+            return None
+        return plain_reading(len(self.flips.fixed), len(self.flips.broken), self.mcnemar_p)
+
+
+def plain_reading(fixed: int, broken: int, p: float) -> str:
+    """What the flips and the McNemar p say, for someone who does not read p-values:
+    '2 fixed, 0 broken; with this few rows the improvement could be chance (p = 0.5)'."""
+    counts = f"{fixed} fixed, {broken} broken"
+    shown = f"(p = {p:.2g})"
+    if fixed == broken:
+        return f"{counts}; no net change {shown}"
+    change = "improvement" if fixed > broken else "drop"
+    if p < 0.05:
+        return f"{counts}; the {change} is unlikely to be chance {shown}"
+    return f"{counts}; with this few rows the {change} could be chance {shown}"
 
 
 def values_equal(actual: Any, expected: Any) -> bool:

@@ -45,6 +45,7 @@ def proposal_view(
         view.optimised = evidence.optimised
         view.flips = evidence.flips
         view.mcnemar_p = evidence.mcnemar_p
+        view.mcnemar_reading = evidence.mcnemar_reading
     if output is not None:
         view.unauthorized_label_changes = len(output.unauthorized_label_changes)
         view.unresolved_samples = len(output.unresolved_samples)

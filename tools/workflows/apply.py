@@ -313,8 +313,8 @@ async def _write_and_verify(
         verified=after,
         verified_baseline=before,
         summary=(
-            f"Metric {metric_id}: applied {proposal.id}; Lab re-score {before.correct}/"
-            f"{before.total} → {after.correct}/{after.total}."
+            f"Metric {metric_id}: applied {proposal.id}; whole Lab after the write "
+            f"{before.correct}/{before.total} → {after.correct}/{after.total}."
         ),
         next_steps=[f"revert_metric(metric_id={metric_id}) to undo"],
     )

@@ -298,7 +298,11 @@ def _shown(question: Question) -> Question:
 
 def _proposed_summary(proposal_id: str, patch: dict[str, Any], evidence: Evidence) -> str:
     base, opt = evidence.baseline, evidence.optimised
-    scores = f" {base.correct}/{base.total} → {opt.correct}/{opt.total}" if base and opt else ""
+    scores = (
+        f" optimiser's sample {base.correct}/{base.total} → {opt.correct}/{opt.total}"
+        if base and opt
+        else ""
+    )
     broken = f", breaks {len(evidence.flips.broken)}" if evidence.flips.broken else ""
     fixed = len(evidence.flips.fixed)
     return f"proposal {proposal_id} changes {', '.join(patch)};{scores} (fixes {fixed}{broken})."

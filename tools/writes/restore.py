@@ -118,7 +118,7 @@ async def restore_after_regression(
         warnings=sent.warnings + refreshed.warnings,
         reasons=[f"the Lab re-score fell below the baseline ({drop})"],
         summary=(
-            f"Metric {metric_id}: applied, re-score fell ({drop}), restored history "
+            f"Metric {metric_id}: applied, whole Lab after the write fell ({drop}), restored history "
             f"{history_before}."
         ),
     )
