@@ -1,7 +1,7 @@
 """The seeded world's machinery: one project, one agent, metrics built from Lab texts, Lab calls.
 
-The metrics and their Lab texts live in `sandbox.seed_labs` (101–106) and `sandbox.seed_loop`
-(107–110); the production calls that are in no Lab live in `sandbox.seed_calls`. Every
+The metrics and their Lab texts live in `sandbox.seed_labs` (101–106), `sandbox.seed_loop`
+(107–110) and `sandbox.seed_pending` (111, with a pending proposal); the production calls that are in no Lab live in `sandbox.seed_calls`. Every
 `actual_value` is the judge's output on the seeded configuration. Times of recent calls are
 relative to the sandbox's clock (`now`), so they stay inside Cekura's default 30-day window.
 """

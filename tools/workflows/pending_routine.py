@@ -34,6 +34,10 @@ async def pending_outcome(
             metric_id=metric_id, status="proposed", summary=summary, optimise=shown
         )
     applied = await apply_if_not_regressed(wf, metric_id, source="pending", progress=progress)
+    evidence = applied.evidence
+    if evidence is not None:
+        shown.baseline, shown.optimised = evidence.baseline, evidence.optimised
+        shown.flips, shown.mcnemar_p = evidence.flips, evidence.mcnemar_p
     return MetricOutcome(
         metric_id=metric_id,
         status=applied.status,
