@@ -203,7 +203,9 @@ def _write_tools(mcp: MCPServer, read_only: bool) -> None:
         """Write a proposal only if the metric is unchanged since it was made, the optimised score is
         not below the baseline on the same samples, no correct labelled review breaks, it does no
         worse on held-out labelled production calls, no label was changed without approval and
-        proposed code parses. Then re-score; restore on regression."""
+        proposed code parses. Then re-score; restore on regression. Without a proposal of ours (or
+        with source='pending') Cekura's pending proposal goes through the same guard and is
+        cleared once applied."""
         from tools.workflows.apply import apply_if_not_regressed as run
 
         return await call(

@@ -155,3 +155,23 @@ async def test_include_pending_false_optimises_as_before(tmp_path):
         assert report.metrics[0].status == "proposed"
         assert report.metrics[0].optimise.proposal_id.startswith("prop_")
         assert w.state.count("run_reviews") == 0
+
+
+async def test_a_newer_pending_proposal_replaces_one_refused_before(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        refused = await apply_if_not_regressed(w.wf, 111)
+        assert refused.status == "not_applied_regressed"
+        better = (
+            "Check that the main agent verified the caller's identity before discussing the "
+            "account.\nPASS when the agent asks for the caller's 'date of birth', the account "
+            "'postcode' or the caller's 'security question'.\nFAIL if the agent says 'cannot verify'."
+        )
+        w.state.set_pending_proposal(
+            111, {"description": better, "proposed_at": "2026-08-24T06:00:00Z"}
+        )
+        applied = await apply_if_not_regressed(w.wf, 111)
+        assert applied.status == "applied" and applied.proposal_id != refused.proposal_id
+        assert (applied.verified_baseline.correct, applied.verified.correct) == (4, 6)
+        assert w.state.metric(111)["pending_optimisation_proposal"] is None
+        again = await apply_if_not_regressed(w.wf, 111)
+        assert (again.status, again.proposal_id) == ("already_applied", applied.proposal_id)

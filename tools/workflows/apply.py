@@ -113,12 +113,14 @@ async def _chosen(
     wf: Workflow, metric_id: int, proposal_id: str | None, source: str | None, report: Reporter
 ) -> ProposalRow | ApplyResult:
     """The proposal to judge: the named one or our newest, else (or when asked) Cekura's pending
-    proposal taken in; or the result that says why the pending one cannot be judged."""
+    proposal taken in (the one on the metric now, else the last one taken in); or the result that
+    says why the pending one cannot be judged."""
     if source == "ours" or proposal_id is not None:
         return await find_proposal(wf, metric_id, proposal_id)
-    if source is None and await wf.ledger.latest_proposal(metric_id) is not None:
-        return await find_proposal(wf, metric_id, None)
-    return await take_in_pending(wf, metric_id, report, ours_too=source is None)
+    newest = await wf.ledger.latest_proposal(metric_id) if source is None else None
+    if newest is not None and not is_pending(newest):
+        return newest
+    return await take_in_pending(wf, metric_id, report, auto=source is None, earlier=newest)
 
 
 async def _guarded(

@@ -67,15 +67,23 @@ def proposed_at(pending: PendingProposal) -> datetime | None:
 
 
 async def take_in_pending(
-    wf: Workflow, metric_id: int, report: Reporter, *, ours_too: bool
+    wf: Workflow,
+    metric_id: int,
+    report: Reporter,
+    *,
+    auto: bool,
+    earlier: ProposalRow | None = None,
 ) -> ProposalRow | ApplyResult:
     """The metric's pending proposal as a stored proposal the guard can judge, or the result that
-    says why it cannot be (made before a later edit, or not scorable). `ours_too`: the caller
-    also looked for a proposal of ours (the error then names both)."""
+    says why it cannot be (made before a later edit, or not scorable). When the metric has none,
+    `earlier` (the last one taken in, applied and cleared since, say) is judged again. `auto`: the
+    caller looked for a proposal of ours first (the error then names both)."""
     live = await read_metric(wf, metric_id, before_write=True)
     pending = live.pending_optimisation_proposal
+    if pending is None and earlier is not None:
+        return earlier
     if pending is None:
-        what = "No proposal of ours and no" if ours_too else "No"
+        what = "No proposal of ours and no" if auto else "No"
         raise WorkflowError(
             f"{what} pending proposal from Cekura's optimiser schedule for metric {metric_id}. "
             f"Run optimise_metric(metric_id={metric_id}) to make one."
@@ -217,12 +225,13 @@ def _when(text: str | None) -> datetime | None:
         when = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 async def after_apply(wf: Workflow, proposal: ProposalRow, result: ApplyResult) -> ApplyResult:
     """Once a pending proposal is live, clear Cekura's copy (only if it is still that one); when
     refused, say it was left in place and whether Cekura's own guard would have applied it."""
+    result.warnings[:0] = proposal.body.get("mapping_warnings") or []
     if result.status in CLEARED_ON:
         return await _clear(wf, proposal.metric_id, proposal.id, result)
     pending = PendingProposal.model_validate(proposal.body.get("pending") or {})

@@ -8,7 +8,7 @@ from tools.progress import ProgressFn
 from tools.results import MetricOutcome, OptimiseResult
 from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.diff import pending_diff
-from tools.workflows.pending import pending_to_take
+from tools.workflows.pending import pending_to_take, proposed_at
 
 
 async def pending_outcome(
@@ -19,12 +19,13 @@ async def pending_outcome(
     if metric is None or metric.pending_optimisation_proposal is None:
         return None
     pending = metric.pending_optimisation_proposal
-    where = f"Cekura's schedule {pending.cron_job_name!r}" if pending.cron_job_name else "Cekura"
+    made = proposed_at(pending)
+    when = f" on {made:%Y-%m-%d %H:%M} UTC" if made else ""
     diff = pending_diff(metric, pending)
     summary = (
-        f"Metric {metric_id}: {where} left a pending proposal ({pending.proposed_at}) newer than "
-        f"our last run; it changes {', '.join(diff.changed_fields) or 'nothing'}. No optimiser "
-        "run started."
+        f"Metric {metric_id}: Cekura's optimiser schedule left a pending proposal{when}, newer "
+        f"than our last run; it changes {', '.join(diff.changed_fields) or 'nothing'}. No "
+        "optimiser run started."
     )
     shown = OptimiseResult.model_validate(
         {**diff.model_dump(exclude={"status", "source"}), "status": "proposed", "summary": summary}
