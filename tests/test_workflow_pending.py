@@ -175,3 +175,18 @@ async def test_a_newer_pending_proposal_replaces_one_refused_before(tmp_path):
         assert w.state.metric(111)["pending_optimisation_proposal"] is None
         again = await apply_if_not_regressed(w.wf, 111)
         assert (again.status, again.proposal_id) == ("already_applied", applied.proposal_id)
+
+
+async def test_a_pending_proposal_worse_on_held_out_calls_is_refused(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        fired = await _fire(w, [108])
+        assert fired["results"][0]["status"] == "pending"
+        result = await apply_if_not_regressed(w.wf, 108)
+        assert result.status == "not_applied_regressed"
+        assert (result.evidence.baseline.correct, result.evidence.optimised.correct) == (4, 6)
+        assert result.held_out.status == "worse"
+        held = result.held_out.comparison
+        assert (held.live.score.correct, held.proposed.score.correct, held.calls) == (5, 2, 6)
+        assert "outside the Lab" in result.reasons[0]
+        assert w.state.count("metric_patch") == 0
+        assert w.state.metric(108)["pending_optimisation_proposal"] is not None
