@@ -1,4 +1,5 @@
-"""Routes of `/schedules/v1/metric-optimiser-cron-jobs/`: in-product optimiser schedules (CRUD)."""
+"""Routes of `/schedules/v1/metric-optimiser-cron-jobs/`: in-product optimiser schedules (CRUD),
+and the sandbox-only `/sandbox/cron_jobs/{id}/fire/` that fires one on demand."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.responses import Response
 
 from sandbox import validation as v
 from sandbox.contract import NOTIFY_ON
+from sandbox.cron_fire import fire
 from sandbox.seed import PROJECT_ID
 from sandbox.shapes import cron_job, utc_now
 from sandbox.state import SandboxState
@@ -110,6 +112,11 @@ async def cron_update(request: Request, state: SandboxState) -> Response:
     )
     job.update(body, updated_at=utc_now())
     return ok(cron_job(job))
+
+
+async def cron_fire(request: Request, state: SandboxState) -> Response:
+    """Sandbox only: fire the schedule now (see `sandbox.cron_fire`)."""
+    return ok(fire(state, _job(request, state)))
 
 
 async def cron_delete(request: Request, state: SandboxState) -> Response:

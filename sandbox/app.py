@@ -24,6 +24,8 @@ _METRICS = "/test_framework/v2/metrics"
 _REVIEWS = "/test_framework/metric-reviews"
 _CRON = "/schedules/v1/metric-optimiser-cron-jobs"
 _CALLS = "/observability/v2/call-logs"
+# Sandbox only (not Cekura's): POST here fires a metric-optimiser schedule now.
+FIRE_PREFIX = "/sandbox/cron_jobs/"
 _PREVIEW = {"POST": ("metric_preview", api_preview.metric_preview)}
 _PREVIEW_PROGRESS = {"GET": ("metric_preview_progress", api_preview.metric_preview_progress)}
 
@@ -88,6 +90,7 @@ ENDPOINTS: tuple[tuple[str, Methods], ...] = (
             "DELETE": ("cron_delete", api_cron.cron_delete),
         },
     ),
+    (f"{FIRE_PREFIX}{{id}}/fire/", {"POST": ("cron_fire", api_cron.cron_fire)}),
     (
         "/test_framework/test-sets/create_from_call_log/",
         {"POST": ("create_from_call_log", api_lab_rows.create_from_call_log)},

@@ -22,6 +22,7 @@ ROUTE_NAMES: tuple[str, ...] = (
     "cron_get",
     "cron_update",
     "cron_delete",
+    "cron_fire",
     "call_logs_list",
     "call_log_get",
     "mark_metric_vote",

@@ -18,6 +18,7 @@ from sandbox.judge import CodeError, Cues, evaluate, is_correct, metric_cues, qu
 from sandbox.judge import trigger_cues as judge_trigger_cues
 
 NO_LAB_ROWS = "No metric reviews with feedback found for this metric's Lab."
+NO_CHANGES = "No changes proposed"
 _DETERMINISTIC = re.compile(r"\bdeterministic\b", re.IGNORECASE)
 CueKey = tuple[str, str]
 
@@ -100,7 +101,7 @@ def optimise(
         summary = _summary(cues, convert)
     else:
         proposed, trigger = start, _trigger_report(start)
-        summary = "No changes proposed: " + (
+        summary = f"{NO_CHANGES}: " + (
             "the current configuration already matches every sampled label."
             if not wrong
             else "the feedback on the rows it gets wrong quotes no phrase from their transcripts."

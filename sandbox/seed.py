@@ -1,7 +1,7 @@
 """The seeded world's machinery: one project, one agent, metrics built from Lab texts, Lab calls.
 
-The metrics and their Lab texts live in `sandbox.seed_labs` (101–106) and `sandbox.seed_loop`
-(107–110); the production calls that are in no Lab live in `sandbox.seed_calls`. Every
+The metrics and their Lab texts live in `sandbox.seed_labs` (101–106), `sandbox.seed_loop`
+(107–110) and `sandbox.seed_pending` (111, with a pending proposal); the production calls that are in no Lab live in `sandbox.seed_calls`. Every
 `actual_value` is the judge's output on the seeded configuration. Times of recent calls are
 relative to the sandbox's clock (`now`), so they stay inside Cekura's default 30-day window.
 """
@@ -17,6 +17,7 @@ from sandbox.contract import FAIL_VALUE, PASS_VALUE
 from sandbox.judge import evaluate, lab_score
 from sandbox.seed_labs import METRICS, MetricSpec
 from sandbox.seed_loop import LOOP_METRICS
+from sandbox.seed_pending import PENDING_111, PENDING_METRIC_ID, SPEC_111
 
 PROJECT_ID = 1
 AGENT_ID = 11
@@ -52,11 +53,12 @@ class SeedCall:
     lines: tuple[str, ...]
     at: datetime
     votes: tuple[tuple[int, Any, str | None], ...] = ()  # (metric id, expected value, feedback)
+    agent: int = AGENT_ID
 
 
 def all_specs() -> tuple[MetricSpec, ...]:
     """Every seeded metric, in display order."""
-    return (*METRICS, *LOOP_METRICS)
+    return (*METRICS, *LOOP_METRICS, SPEC_111)
 
 
 def parse_age(text: str) -> timedelta:
@@ -119,9 +121,11 @@ def seed_metrics(now: datetime | None = None) -> dict[int, dict[str, Any]]:
     """Fresh metric records (MetricDetail fields plus write-only ones), keyed by id, Lab rows
     judged; `now` is the sandbox's clock (recent Lab rows are dated from it)."""
     now = now or datetime.now(UTC)
-    return {
+    metrics = {
         spec.id: _metric_record(spec, order, now) for order, spec in enumerate(all_specs(), start=1)
     }
+    metrics[PENDING_METRIC_ID]["pending_optimisation_proposal"] = dict(PENDING_111)
+    return metrics
 
 
 def lab_calls(now: datetime) -> list[SeedCall]:
@@ -132,6 +136,7 @@ def lab_calls(now: datetime) -> list[SeedCall]:
             votes = ((spec.id, row.expected, row.feedback or None),) if row.voted else ()
             calls.append(
                 SeedCall(
+                    agent=spec.agent or AGENT_ID,
                     id=lab_call_log_id(spec.id, index),
                     lines=row.lines,
                     at=call_time(now, spec.id, index, row),
@@ -146,7 +151,7 @@ def _metric_record(spec: MetricSpec, order: int, now: datetime) -> dict[str, Any
         "id": spec.id,
         "slug": f"{spec.name.lower().replace(' ', '_')}_{spec.id}",
         "project": PROJECT_ID,
-        "agents": [AGENT_ID],
+        "agents": [spec.agent or AGENT_ID],
         "name": spec.name,
         "description": spec.description,
         "type": "llm_judge",
@@ -212,7 +217,7 @@ def _review(
         "id": metric_id * 100 + index,
         "test_set": {
             "id": 8000 + (metric_id - 100) * 10 + index,
-            "agent": AGENT_ID,
+            "agent": metric["agents"][0],
             "name": str(call_log_id),
             "transcript": transcript,
             "voice_recording_url": recording_url(call_log_id),

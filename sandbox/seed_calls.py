@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.call_logs import new_call_log
 from sandbox.contract import FAIL_VALUE, PASS_VALUE
-from sandbox.seed import AGENT_ID, PROJECT_ID, SeedCall, lab_calls, parse_age
+from sandbox.seed import PROJECT_ID, SeedCall, lab_calls, parse_age
 
 FIRST_PRODUCTION_ID = 3_360_001
 _VERDICTS = {"pass": PASS_VALUE, "fail": FAIL_VALUE}
@@ -153,7 +153,7 @@ def seed_call_logs(metrics: dict[int, dict[str, Any]], now: datetime) -> dict[in
     logs: dict[int, dict[str, Any]] = {}
     for call in [*lab_calls(now), *production_calls(now)]:
         log = new_call_log(
-            call.id, call.lines, call.at, metrics, agent_id=AGENT_ID, project_id=PROJECT_ID
+            call.id, call.lines, call.at, metrics, agent_id=call.agent, project_id=PROJECT_ID
         )
         for metric_id, expected, feedback in call.votes:
             item = next(m for m in log["evaluation"]["metrics"] if m["id"] == metric_id)

@@ -23,6 +23,7 @@ class MetricSpec:
     trigger_type: str = "llm_judge"
     trigger_prompt: str = ""
     trigger_code: str = ""
+    agent: int | None = None  # None: the seed's agent (sandbox.seed.AGENT_ID)
 
 
 TRIGGER_104 = """\

@@ -111,8 +111,8 @@ class SandboxState:
         preview_seconds: float | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> SandboxState:
-        """A fresh copy of the seeded world: metrics 101–110 and agent 11's call logs, the recent
-        ones dated from `now` at seeding."""
+        """A fresh copy of the seeded world: metrics 101–111 and the call logs of agents 11 and 12,
+        the recent ones dated from `now` at seeding."""
         now = now or _utc_now
         seeded_at = now()
         metrics = seed_metrics(seeded_at)

@@ -31,6 +31,7 @@ from tools.inputs import (
     OnQuestions,
     ProgressId,
     ProposalId,
+    ProposalSource,
     TestSetIds,
 )
 from tools.results import (
@@ -184,6 +185,13 @@ def _write_tools(mcp: MCPServer, read_only: bool) -> None:
         metric_id: MetricIdArg,
         ctx: Context,
         proposal_id: Annotated[ProposalId | None, Field(description="Default: the newest")] = None,
+        source: Annotated[
+            ProposalSource | None,
+            Field(
+                description="'pending': Cekura's pending proposal (from its optimiser schedule). "
+                "Default: ours, else the pending one"
+            ),
+        ] = None,
         verify: Annotated[bool, Field(description="Re-score the Lab after writing")] = True,
         max_broken: Annotated[
             MaxBroken, Field(description="Previously-correct labelled reviews it may break")
@@ -195,7 +203,9 @@ def _write_tools(mcp: MCPServer, read_only: bool) -> None:
         """Write a proposal only if the metric is unchanged since it was made, the optimised score is
         not below the baseline on the same samples, no correct labelled review breaks, it does no
         worse on held-out labelled production calls, no label was changed without approval and
-        proposed code parses. Then re-score; restore on regression."""
+        proposed code parses. Then re-score; restore on regression. Without a proposal of ours (or
+        with source='pending') Cekura's pending proposal goes through the same guard and is
+        cleared once applied."""
         from tools.workflows.apply import apply_if_not_regressed as run
 
         return await call(
@@ -204,6 +214,7 @@ def _write_tools(mcp: MCPServer, read_only: bool) -> None:
                 wf,
                 metric_id,
                 proposal_id=proposal_id,
+                source=source,
                 verify=verify,
                 max_broken=max_broken,
                 max_holdout_calls=max_holdout_calls,
@@ -247,6 +258,13 @@ def _run_tools(mcp: MCPServer, read_only: bool) -> None:
         on_questions: Annotated[
             OnQuestions, Field(description="What to do when a run pauses with questions")
         ] = "stop",
+        include_pending: Annotated[
+            bool,
+            Field(
+                description="Take a pending proposal from Cekura's schedule that is newer than "
+                "our last run instead of starting a run"
+            ),
+        ] = True,
     ) -> BatchResult:
         """Optimise each metric concurrently and, with apply=True, put each proposal through
         apply_if_not_regressed. One result with a status per metric and counts."""
@@ -255,7 +273,12 @@ def _run_tools(mcp: MCPServer, read_only: bool) -> None:
         return await call(
             ctx,
             lambda wf, progress: run(
-                wf, metric_ids, apply=apply, on_questions=on_questions, progress=progress
+                wf,
+                metric_ids,
+                apply=apply,
+                on_questions=on_questions,
+                include_pending=include_pending,
+                progress=progress,
             ),
         )
 

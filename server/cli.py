@@ -80,6 +80,13 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--metrics", required=True, help="comma-separated metric ids, e.g. 101,102")
     run.add_argument("--apply", action="store_true", help="apply proposals through the guard")
     run.add_argument(
+        "--no-pending",
+        dest="include_pending",
+        action="store_false",
+        help="ignore pending proposals from Cekura's schedules (default: take one newer than our "
+        "last run, through the guard with --apply, instead of starting a run)",
+    )
+    run.add_argument(
         "--on-questions", default="stop", help="stop or skip: what to do when a run asks questions"
     )
     run.add_argument(

@@ -3,7 +3,8 @@
 A person labels two calls of a metric short of feedback and sees it become ready; a read-only
 pass shows each metric's summary and diff; the optimiser's question is answered; then the guarded
 apply shows what was applied, what was refused and why (including a proposal that does worse on
-held-out production calls), and one automatic revert.
+held-out production calls, and a pending proposal from Cekura's schedule that Cekura's own guard
+would have applied), and one automatic revert.
 """
 
 from __future__ import annotations

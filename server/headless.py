@@ -90,6 +90,7 @@ async def _run(
                 apply=args.apply,
                 on_questions=on_questions,
                 max_wait_s=max_wait_s,
+                include_pending=args.include_pending,
                 progress=progress,
             )
 

@@ -90,6 +90,8 @@ def test_demo_runs_to_completion_quickly(tmp_path):
         "104\tnot_applied_regressed",
         "106\treverted",
         "103\tneeds_answers",
+        "111\tnot_applied_regressed",
+        "Cekura's own guard (score 0.8333 ≥ baseline 0.6667, nothing more) would have applied it",
     ):
         assert expected in proc.stdout
     assert "<<<untrusted" not in proc.stdout and "--- a/description" in proc.stdout

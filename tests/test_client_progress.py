@@ -310,6 +310,21 @@ def test_run_reviews_metric_at_top_level():
     assert progress.metric is not None and progress.metric.overall_score == "2/2"
 
 
+def test_run_reviews_per_row_results_are_read_and_unusable_items_left_out():
+    progress = parse_run_reviews_progress(
+        {
+            "status": "completed",
+            "review_results": [
+                {"review_id": 7, "actual_value": 5, "success": True},
+                {"actual_value": 0},
+                "not an object",
+            ],
+        }
+    )
+    assert [(r.review_id, r.actual_value) for r in progress.review_results] == [(7, 5)]
+    assert parse_run_reviews_progress({"status": "completed"}).review_results == []
+
+
 def test_run_reviews_legacy_metric_detail_without_status_is_completed():
     progress = parse_run_reviews_progress(fixtures()["metric_detail"])
     assert progress.state == "completed"

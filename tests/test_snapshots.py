@@ -84,3 +84,14 @@ async def test_each_labs_tool_result_matches_its_snapshot(tmp_path):
                 _check(name, result.structured_content)
     finally:
         await runtime.aclose()
+
+
+async def test_a_pending_proposal_refused_by_the_guard_matches_its_snapshot(tmp_path):
+    runtime = Runtime(Settings(sandbox=True, state_dir=tmp_path))
+    try:
+        async with Client(build_server(runtime=runtime)) as client:
+            result = await client.call_tool("apply_if_not_regressed", {"metric_id": 111})
+            assert not result.is_error, result.content
+            _check("apply_if_not_regressed_pending", result.structured_content)
+    finally:
+        await runtime.aclose()

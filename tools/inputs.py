@@ -150,6 +150,13 @@ HistoryId = Annotated[
     Field(gt=0, le=HISTORY_ID_MAX),
     _must_be(f"a whole number from 1 to {HISTORY_ID_MAX}"),
 ]
+ProposalSource = Annotated[
+    Literal["ours", "pending"],
+    _must_be(
+        "'ours' (a proposal from our optimiser runs) or 'pending' (the proposal Cekura's "
+        "optimiser schedule left on the metric)"
+    ),
+]
 
 MaxHoldoutCalls = Annotated[
     int,

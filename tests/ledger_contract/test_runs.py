@@ -100,3 +100,14 @@ async def test_closing_from_a_status_the_run_left_loses(ledger):
     lost = await ledger.close_run(run.id, "abandoned", expect=("unknown",), now=4)
     assert not lost.won and lost.run.status == "running" and lost.run.progress_id == "p"
     assert (await ledger.inflight_run(1)).id == run.id
+
+
+async def test_a_proposal_made_outside_our_runs_is_stored_once_under_its_id(ledger, backend, where):
+    first = new_proposal(4, progress_id=None, metric_fingerprint="m1", body={"patch": {"a": 1}})
+    first = first.model_copy(update={"id": "pending_abc", "created_at": 5.0})
+    later = first.model_copy(update={"metric_fingerprint": "m2", "body": {"patch": {"a": 2}}})
+    assert (await ledger.add_proposal(first)).body == {"patch": {"a": 1}}
+    assert (await ledger.add_proposal(later)).metric_fingerprint == "m1"
+    reopened = open_backend(backend, where)
+    assert (await reopened.latest_proposal(4)).id == "pending_abc"
+    assert (await reopened.proposal("pending_abc")).run_id is None

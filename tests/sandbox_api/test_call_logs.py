@@ -80,7 +80,7 @@ async def test_filters_by_ids_agent_project_and_time(client: httpx.AsyncClient) 
     assert await ids(call_ids=str(OLD_LAB_CALL)) == [], "outside the default window"
     july = {"timestamp_from": "2026-07-01T00:00:00Z", "timestamp_to": "2026-08-01T00:00:00Z"}
     assert OLD_LAB_CALL in await ids(**july)
-    assert len(await ids(**july)) == 36
+    assert len(await ids(**july)) == 42  # 36 of agent 11, and the 6 of 111's Lab (agent 12)
     assert await ids(agent_id=12) == []
     assert len(await ids(project_id=1)) == 38 and await ids(project_id=2) == []
     last_day = await ids(timestamp_from=iso(NOW - timedelta(days=1)))
@@ -277,8 +277,8 @@ async def test_rerun_all_bills_every_call_of_the_agent(
             {"non_field_errors": ["Provide either agent_id or assistant_id, not both."]},
         ),
         (
-            {"agent_id": 12, "call_logs": [HELD_OUT_107]},
-            {"agent_id": ['Invalid pk "12" - object does not exist.']},
+            {"agent_id": 13, "call_logs": [HELD_OUT_107]},
+            {"agent_id": ['Invalid pk "13" - object does not exist.']},
         ),
         (
             {"agent_id": 11, "call_logs": [HELD_OUT_107, 1]},

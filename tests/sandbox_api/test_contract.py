@@ -28,7 +28,7 @@ async def optimise(client: httpx.AsyncClient, metric_id: int) -> dict[str, Any]:
     ).json()
 
 
-@pytest.mark.parametrize("key", [*(str(i) for i in range(101, 111)), "appointment_booked_101"])
+@pytest.mark.parametrize("key", [*(str(i) for i in range(101, 112)), "appointment_booked_101"])
 async def test_metric_detail_validates_for_every_seeded_metric(
     client: httpx.AsyncClient, key: str
 ) -> None:
@@ -42,7 +42,7 @@ async def test_metric_list_is_a_bare_array_that_validates(client: httpx.AsyncCli
     response = await client.get("/test_framework/v2/metrics/", params={"project_id": 1})
     body = response.json()
     assert response.status_code == 200
-    assert [m["id"] for m in body] == list(range(101, 111))
+    assert [m["id"] for m in body] == list(range(101, 112))
     assert response_errors("GET", "/test_framework/v2/metrics/", 200, body) == []
     assert all("reviews" not in m and "custom_code" not in m for m in body)
     other = await client.get("/test_framework/v2/metrics/", params={"agent_id": 999})

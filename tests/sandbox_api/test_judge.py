@@ -161,4 +161,5 @@ def test_seeded_world_looks_like_a_real_lab() -> None:
         108: "4/6",
         109: "3/4",
         110: "4/6",
+        111: "4/6",
     }

@@ -195,7 +195,8 @@ class OptimiserProgress(BaseModel):
 
 
 class RunReviewsProgress(BaseModel):
-    """The state of a `run_reviews` re-score; `metric` is filled once it completes."""
+    """The state of a `run_reviews` re-score; `metric` (and, when sent, `review_results`) are
+    filled once it completes."""
 
     state: RunReviewsState
     raw_status: str | None = None
@@ -204,6 +205,9 @@ class RunReviewsProgress(BaseModel):
     failed: int | None = None
     error: str | None = None
     metric: Metric | None = None
+    review_results: list[ReviewResult] = Field(
+        default_factory=list, description="Per-row results, when the body carries them"
+    )
 
 
 class CronJob(_Body):

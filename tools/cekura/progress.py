@@ -20,6 +20,7 @@ from .models import (
     OptimiserProgress,
     OptimiserState,
     Question,
+    ReviewResult,
     RunReviewsProgress,
     RunReviewsState,
     Score,
@@ -234,6 +235,14 @@ def _count(body: dict[str, Any], *keys: str) -> int | None:
     return None
 
 
+def _review_result(item: Any) -> ReviewResult | None:
+    """One per-row result, or None for an item without a usable review id (left out)."""
+    try:
+        return ReviewResult.model_validate(item)
+    except ValidationError:
+        return None
+
+
 def _looks_like_metric(body: dict[str, Any]) -> bool:
     return isinstance(body.get("id"), int) and isinstance(body.get("name"), str)
 
@@ -242,7 +251,7 @@ def parse_run_reviews_progress(body: Any) -> RunReviewsProgress:
     """Read a `run_reviews_progress` body into a `RunReviewsProgress`.
 
     Accepts `metric` nested or the metric's fields at the top level (the pre-async shape),
-    and counts named `completed`/`failed` or `completed_count`/`failed_count`.
+    per-row `review_results` when present, and counts named `completed`/`failed` or `completed_count`/`failed_count`.
     Cancelled-like statuses count as failed: the re-score did not finish.
     """
     if not isinstance(body, dict):
@@ -266,6 +275,7 @@ def parse_run_reviews_progress(body: Any) -> RunReviewsProgress:
     else:
         state = "running"
 
+    results = [r for r in map(_review_result, _list(body.get("review_results"))) if r]
     error = _first_message(body.get("error"))
     if error is None and state == "failed":
         error = _first_message(body.get("message")) or (
@@ -279,4 +289,5 @@ def parse_run_reviews_progress(body: Any) -> RunReviewsProgress:
         failed=_count(body, "failed", "failed_count"),
         error=error,
         metric=metric,
+        review_results=results,
     )

@@ -89,6 +89,11 @@ class Ledger(Protocol):
 
     async def latest_proposal(self, metric_id: int) -> ProposalRow | None: ...
 
+    async def add_proposal(self, proposal: ProposalRow) -> ProposalRow:
+        """Store a proposal made outside our runs (Cekura's pending proposal) under its own id;
+        when a proposal with that id is stored already, that one stands and is returned."""
+        ...
+
     # writes: one writer per metric -----------------------------------------------------------
 
     async def claim_apply(

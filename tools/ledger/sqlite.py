@@ -252,6 +252,27 @@ class SqliteLedger(SqliteWrites):
             (metric_id,),
         )
 
+    async def add_proposal(self, proposal: ProposalRow) -> ProposalRow:
+        def add(db: sqlite3.Connection) -> ProposalRow:
+            db.execute(
+                "INSERT INTO proposals (id, metric_id, run_id, progress_id, created_at,"
+                " metric_fingerprint, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                (
+                    proposal.id,
+                    proposal.metric_id,
+                    proposal.run_id,
+                    proposal.progress_id,
+                    proposal.created_at,
+                    proposal.metric_fingerprint,
+                    dump(proposal.body),
+                ),
+            )
+            row = db.execute("SELECT * FROM proposals WHERE id = ?", (proposal.id,)).fetchone()
+            return proposal_row(row)
+
+        return await self._db.write(add)
+
     async def _one_proposal(self, sql: str, params: tuple[Any, ...]) -> ProposalRow | None:
         def one(db: sqlite3.Connection) -> ProposalRow | None:
             row = db.execute(sql, params).fetchone()

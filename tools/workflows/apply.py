@@ -13,7 +13,14 @@ from tools.cekura.models import Metric
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError
 from tools.explain import explain
-from tools.inputs import MaxBroken, MaxHoldoutCalls, MetricId, ProposalId, check
+from tools.inputs import (
+    MaxBroken,
+    MaxHoldoutCalls,
+    MetricId,
+    ProposalId,
+    ProposalSource,
+    check,
+)
 from tools.labs.holdout import check_proposal, describe, evidence_of, held_out_calls
 from tools.ledger.models import ApplyRow, ProposalRow
 from tools.live_metric import read_metric
@@ -22,6 +29,7 @@ from tools.proposals.evidence import Evidence, lab_score
 from tools.proposals.fingerprint import metric_fingerprint
 from tools.proposals.mapping import patch_matches
 from tools.results import ApplyResult, HeldOutEvidence
+from tools.workflows.pending import after_apply, is_pending, take_in_pending
 from tools.writes.guard import guard_reasons
 from tools.writes.hold import WriteHold, call_owner
 from tools.writes.readback import patch_failed
@@ -67,15 +75,20 @@ async def apply_if_not_regressed(
     metric_id: int,
     *,
     proposal_id: str | None = None,
+    source: str | None = None,
     verify: bool = True,
     max_broken: int = 0,
     max_holdout_calls: int = 10,
     progress: ProgressFn | None = None,
 ) -> ApplyResult:
     """Write the proposal only if it is safe (on the Lab and on up to `max_holdout_calls` held-out
-    production calls), then re-score and restore on regression."""
+    production calls), then re-score and restore on regression. Without a proposal of ours (or
+    with `source="pending"`) Cekura's pending proposal goes through the same guard."""
     metric_id = check(MetricId, metric_id, "metric_id")
     proposal_id = check(ProposalId | None, proposal_id, "proposal_id")
+    source = check(ProposalSource | None, source, "source")
+    if source == "pending" and proposal_id is not None:
+        raise WorkflowError("Give proposal_id or source='pending', not both.")
     options = ApplyOptions(
         verify=verify,
         max_broken=check(MaxBroken, max_broken, "max_broken"),
@@ -89,7 +102,32 @@ async def apply_if_not_regressed(
             summary=f"Metric {metric_id}: not applied, the server is in read-only mode.",
             reasons=["read-only mode (CEKURA_OPTIMISE_READ_ONLY) forbids writes"],
         )
-    proposal = await find_proposal(wf, metric_id, proposal_id)
+    chosen = await _chosen(wf, metric_id, proposal_id, source, Reporter(progress))
+    if isinstance(chosen, ApplyResult):
+        return chosen
+    result = await _guarded(wf, chosen, options, progress)
+    return await after_apply(wf, chosen, result) if is_pending(chosen) else result
+
+
+async def _chosen(
+    wf: Workflow, metric_id: int, proposal_id: str | None, source: str | None, report: Reporter
+) -> ProposalRow | ApplyResult:
+    """The proposal to judge: the named one or our newest, else (or when asked) Cekura's pending
+    proposal taken in (the one on the metric now, else the last one taken in); or the result that
+    says why the pending one cannot be judged."""
+    if source == "ours" or proposal_id is not None:
+        return await find_proposal(wf, metric_id, proposal_id)
+    newest = await wf.ledger.latest_proposal(metric_id) if source is None else None
+    if newest is not None and not is_pending(newest):
+        return newest
+    return await take_in_pending(wf, metric_id, report, auto=source is None, earlier=newest)
+
+
+async def _guarded(
+    wf: Workflow, proposal: ProposalRow, options: ApplyOptions, progress: ProgressFn | None
+) -> ApplyResult:
+    """The guarded write of a stored proposal, once, whoever else is writing the metric."""
+    metric_id = proposal.metric_id
     interrupted = await report_interrupted(wf, metric_id)
     if interrupted is not None and interrupted.proposal_id == proposal.id:
         return interrupted

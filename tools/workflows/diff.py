@@ -12,9 +12,10 @@ from tools.inputs import MetricId, ProgressId, ProposalId, check
 from tools.live_metric import read_metric
 from tools.proposals.evidence import Evidence, evidence_for
 from tools.proposals.fingerprint import metric_fingerprint
-from tools.proposals.mapping import patch_matches, proposal_patch, trigger_kind_of_text
+from tools.proposals.mapping import patch_matches, proposal_patch
 from tools.proposals.view import proposal_view
 from tools.results import DiffResult
+from tools.workflows.pending import is_pending, pending_output, pending_proposal_id
 
 
 @reports_retries
@@ -36,6 +37,7 @@ async def diff_proposal(
     if stored is not None and stored.metric_id != metric_id:
         raise WorkflowError(f"Proposal {proposal_id} belongs to metric {stored.metric_id}.")
     if stored is not None:
+        source = "pending_proposal" if is_pending(stored) else "ledger"
         patch = stored.body["patch"]
         evidence = Evidence.model_validate(stored.body["evidence"])
         view = proposal_view(
@@ -46,7 +48,7 @@ async def diff_proposal(
             return DiffResult(
                 metric_id=metric_id,
                 status="ok",
-                source="ledger",
+                source=source,
                 **view.model_dump(),
                 summary=f"Metric {metric_id}: proposal {stored.id} is already live.",
             )
@@ -54,7 +56,7 @@ async def diff_proposal(
             return DiffResult(
                 metric_id=metric_id,
                 status="stale",
-                source="ledger",
+                source=source,
                 **view.model_dump(),
                 summary=(
                     f"Metric {metric_id}: edited since proposal {stored.id}; applying it would "
@@ -65,7 +67,7 @@ async def diff_proposal(
         return DiffResult(
             metric_id=metric_id,
             status="ok",
-            source="ledger",
+            source=source,
             **view.model_dump(),
             summary=f"Metric {metric_id}: proposal {stored.id} changes {', '.join(patch)}.",
             next_steps=[
@@ -79,7 +81,7 @@ async def diff_proposal(
             summary=f"Metric {metric_id}: no proposal {proposal_id} in the ledger.",
         )
     if metric.pending_optimisation_proposal is not None:
-        return _from_pending(metric, metric.pending_optimisation_proposal)
+        return pending_diff(metric, metric.pending_optimisation_proposal)
     return DiffResult(
         metric_id=metric_id,
         status="not_found",
@@ -115,16 +117,13 @@ async def _from_progress(wf: Workflow, metric: Metric, progress_id: str) -> Diff
     return _from_output(metric, state.output, "progress", progress_id)
 
 
-def _from_pending(metric: Metric, pending: PendingProposal) -> DiffResult:
-    trigger = pending.evaluation_trigger or ""
-    output = OptimiserOutput(
-        improved_metric_description=pending.description or "",
-        improved_evaluation_trigger=trigger,
-        improved_trigger_kind=trigger_kind_of_text(trigger),
-        custom_code=pending.custom_code or "",
-        type=pending.type,
-    )
-    return _from_output(metric, output, "pending_proposal", None)
+def pending_diff(metric: Metric, pending: PendingProposal) -> DiffResult:
+    """Cekura's pending proposal against the live metric (no evidence until it is scored)."""
+    result = _from_output(metric, pending_output(pending), "pending_proposal", None)
+    result.proposal_id = pending_proposal_id(metric.id, pending)
+    if result.changed_fields:
+        result.next_steps = [f"apply_if_not_regressed(metric_id={metric.id}, source='pending')"]
+    return result
 
 
 def _from_output(

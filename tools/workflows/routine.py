@@ -9,11 +9,12 @@ import anyio
 
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError
-from tools.inputs import MaxWaitS, MetricIds, OnQuestions, check
+from tools.inputs import Flag, MaxWaitS, MetricIds, OnQuestions, check
 from tools.progress import ProgressFn, Reporter
 from tools.results import BatchResult, MetricOutcome
 from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
+from tools.workflows.pending_routine import pending_outcome
 from tools.writes.settle import report_interrupted
 
 APPLICABLE = ("proposed", "no_new_feedback")
@@ -27,12 +28,16 @@ async def optimise_metrics(
     apply: bool = False,
     on_questions: OnQuestions = "stop",
     max_wait_s: float = 1500,
+    include_pending: bool = True,
     progress: ProgressFn | None = None,
 ) -> BatchResult:
-    """Run the routine over `metric_ids`; a failure on one metric never stops the others."""
+    """Run the routine over `metric_ids`; a failure on one metric never stops the others. With
+    `include_pending`, a pending proposal from Cekura's schedule that is newer than our last run
+    is reported (or, with apply, put through our guard) instead of starting a run."""
     ids = check(MetricIds, metric_ids, "metric_ids")
     on_questions = check(OnQuestions, on_questions, "on_questions")
     max_wait_s = check(MaxWaitS, max_wait_s, "max_wait_s")
+    include_pending = check(Flag, include_pending, "include_pending")
     if apply and wf.policy.read_only:
         raise WorkflowError(
             "apply=True is refused: the server is in read-only mode (CEKURA_OPTIMISE_READ_ONLY). "
@@ -50,7 +55,7 @@ async def optimise_metrics(
     async def one(metric_id: int) -> None:
         async with limiter:
             outcomes[metric_id] = await _one_metric(
-                wf, metric_id, apply, on_questions, max_wait_s, forward
+                wf, metric_id, apply, on_questions, max_wait_s, forward, include_pending
             )
             done = len(outcomes)
             await shared(
@@ -82,6 +87,7 @@ async def _one_metric(
     on_questions: OnQuestions,
     max_wait_s: float,
     progress: ProgressFn,
+    include_pending: bool,
 ) -> MetricOutcome:
     try:
         interrupted = await report_interrupted(wf, metric_id) if apply else None
@@ -92,6 +98,9 @@ async def _one_metric(
                 summary=interrupted.summary,
                 apply=interrupted.model_copy(update={"next_steps": []}),
             )
+        taken = await pending_outcome(wf, metric_id, apply, progress) if include_pending else None
+        if taken is not None:
+            return taken
         optimised = await optimise_metric(
             wf, metric_id, on_questions=on_questions, max_wait_s=max_wait_s, progress=progress
         )

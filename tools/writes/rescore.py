@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tools.cekura.errors import CekuraError
-from tools.cekura.models import Metric, RunReviewsProgress
+from tools.cekura.models import Metric, ReviewResult, RunReviewsProgress
 from tools.context import Workflow
 from tools.explain import explain
 from tools.polling.loop import poll_until
@@ -14,10 +15,12 @@ from tools.progress import Reporter
 
 @dataclass
 class RescoreOutcome:
-    """The re-scored metric, or None with warnings saying why there is none."""
+    """The re-scored metric (and per-row results when Cekura sent them), or None with warnings
+    saying why there is none."""
 
     after: Metric | None
     warnings: list[str] = field(default_factory=list)
+    results: list[ReviewResult] = field(default_factory=list)
 
 
 def _describe(metric_id: int, state: RunReviewsProgress) -> str:
@@ -25,10 +28,19 @@ def _describe(metric_id: int, state: RunReviewsProgress) -> str:
     return f"metric {metric_id}: re-score {state.raw_status or state.state}{counts}"
 
 
-async def rescore(wf: Workflow, metric_id: int, report: Reporter) -> RescoreOutcome:
-    """Start one `run_reviews` (never repeated) and follow it to the end or the verify deadline."""
+async def rescore(
+    wf: Workflow,
+    metric_id: int,
+    report: Reporter,
+    *,
+    overrides: dict[str, Any] | None = None,
+) -> RescoreOutcome:
+    """Start one `run_reviews` (never repeated) and follow it to the end or the verify deadline.
+    With `overrides` it scores that unsaved configuration and saves nothing (`skip_save`)."""
     try:
-        progress_id = await wf.client.run_reviews(metric_id)
+        progress_id = await wf.client.run_reviews(
+            metric_id, overrides=overrides, skip_save=overrides is not None
+        )
     except CekuraError as exc:
         return RescoreOutcome(None, [explain(exc, "starting the Lab re-score") + " Not re-scored."])
     try:
@@ -50,8 +62,8 @@ async def rescore(wf: Workflow, metric_id: int, report: Reporter) -> RescoreOutc
         )
     if state.state == "failed":
         return RescoreOutcome(None, [f"The Lab re-score {progress_id} failed; not verified."])
-    if state.metric is not None:
-        return RescoreOutcome(state.metric)
+    if state.metric is not None or overrides is not None:
+        return RescoreOutcome(state.metric, results=state.review_results)
     try:
         return RescoreOutcome(await wf.client.get_metric(metric_id))
     except CekuraError as exc:

@@ -1,0 +1,37 @@
+"""`cekura-optimise run --apply` covers pending proposals from Cekura's schedules; `--no-pending`
+turns that off (mirroring include_pending)."""
+
+import json
+
+import pytest
+
+from server.cli import main
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    for name in ("CEKURA_API_KEY", "CEKURA_BASE_URL", "CEKURA_OPTIMISE_READ_ONLY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
+    return monkeypatch
+
+
+def test_run_apply_puts_the_pending_proposal_through_the_guard(env, capsys):
+    code = main(["run", "--metrics", "101,111", "--sandbox", "--apply", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    applied, pending = out["metrics"]
+    assert applied["status"] == "applied"
+    assert pending["status"] == "not_applied_regressed"
+    assert pending["apply"]["proposal_id"].startswith("pending_")
+    assert pending["apply"]["evidence"]["flips"] == {"fixed": [11102, 11103], "broken": [11101]}
+    assert "left a pending proposal" in pending["optimise"]["summary"]
+
+
+def test_run_apply_no_pending_optimises_instead(env, capsys):
+    code = main(["run", "--metrics", "111", "--sandbox", "--apply", "--no-pending", "--json"])
+    (outcome,) = json.loads(capsys.readouterr().out)["metrics"]
+    assert code == 0
+    assert outcome["status"] == "applied"
+    assert outcome["apply"]["proposal_id"].startswith("prop_")
+    assert outcome["apply"]["verified"]["correct"] == 6
