@@ -6,20 +6,24 @@ forwards progress, and turns a failure the caller can act on into a ToolError in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
-from prompts import label_session_text, routine_text
+from prompts import id_argument_names, ids_from_words, label_session_text, routine_text
 from server.labs_tools import register_labs_tools
 from server.runtime import Runtime
 from server.schedule_tools import register_schedule_tools
 from server.settings import Settings
 from server.tooling import MetricIdArg, call, hints, tool, writes
+from server.version import package_version
 from tools.inputs import (
     METRIC_IDS_MAX,
     Answers,
@@ -70,7 +74,7 @@ def build_server(
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     mcp = MCPServer(
         "cekura-optimise",
-        version="0.1.0",
+        version=package_version(),
         instructions=INSTRUCTIONS,
         lifespan=_lifespan(settings, runtime, oauth),
         log_level="WARNING",
@@ -285,24 +289,54 @@ def _run_tools(mcp: MCPServer, read_only: bool) -> None:
 def _prompts(mcp: MCPServer) -> None:
     """The packaged routine as two prompts (read-only report, guarded auto-apply) and the
     interactive labelling session."""
-
-    @mcp.prompt(title="Optimise metrics: read-only report")
-    def optimise_routine(
-        metric_ids: Annotated[str, Field(description="Comma-separated metric ids, e.g. 101,102")],
-    ) -> str:
-        """The packaged routine: optimise each metric and report; writes nothing."""
-        return routine_text(metric_ids, apply=False)
-
-    @mcp.prompt(title="Optimise metrics: guarded auto-apply")
-    def optimise_routine_apply(
-        metric_ids: Annotated[str, Field(description="Comma-separated metric ids, e.g. 101,102")],
-    ) -> str:
-        """The packaged routine with guarded auto-apply and automatic revert."""
-        return routine_text(metric_ids, apply=True)
+    _routine_prompt(
+        mcp,
+        "optimise_routine",
+        "Optimise metrics: read-only report",
+        "The packaged routine: optimise each metric and report; writes nothing.",
+        apply=False,
+    )
+    _routine_prompt(
+        mcp,
+        "optimise_routine_apply",
+        "Optimise metrics: guarded auto-apply",
+        "The packaged routine with guarded auto-apply and automatic revert.",
+        apply=True,
+    )
 
     @mcp.prompt(title="Label a metric's results with me")
     def label_session(
         metric_id: Annotated[str, Field(description="The metric to label, e.g. 109")],
     ) -> str:
         """The interactive labelling session: review likely-wrong results, record my verdicts."""
-        return label_session_text(metric_id)
+        with _refusal():
+            return label_session_text(metric_id)
+
+
+def _routine_prompt(mcp: MCPServer, name: str, title: str, description: str, apply: bool) -> None:
+    """A routine prompt whose ids may arrive split over several positional arguments, as Claude
+    Code passes `/mcp__cekura-optimise__optimise_routine 7001, 7003`."""
+    names = id_argument_names()
+
+    def render(**words: str) -> str:
+        with _refusal():
+            typed = ids_from_words(
+                [words.get(n, "") for n in names], f"mcp__cekura-optimise__{name}"
+            )
+            return routine_text(typed, apply=apply)
+
+    first = PromptArgument(name=names[0], description="Metric ids, e.g. 101,102", required=True)
+    more = [PromptArgument(name=n, description="More ids (after a space)") for n in names[1:]]
+    mcp.add_prompt(
+        Prompt(name=name, title=title, description=description, arguments=[first, *more], fn=render)
+    )
+
+
+@contextmanager
+def _refusal() -> Iterator[None]:
+    """A prompt's refused argument reaches the person as the error's text: the SDK hides any
+    other exception behind "Internal server error"."""
+    try:
+        yield
+    except ValueError as exc:
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
