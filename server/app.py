@@ -128,17 +128,15 @@ def _proposal_tools(mcp: MCPServer) -> None:
         ] = False,
         on_questions: Annotated[
             OnQuestions,
-            Field(
-                description="If the optimiser pauses with questions: stop and return them, or skip them"
-            ),
+            Field(description="A run paused on questions: stop and return them, or skip them"),
         ] = "stop",
         max_wait_s: Annotated[
             MaxWaitS, Field(description="Return timed_out after this long")
         ] = 1500,
     ) -> OptimiseResult:
         """Start (or resume) Cekura's optimiser on one metric, wait with progress, and return the
-        proposal with field diffs and evidence (flips, McNemar p, Wilson intervals). Never writes
-        the metric. A second call while a run is in flight resumes that run."""
+        proposal with field diffs and evidence. Never writes the metric. A call while a run is in
+        flight resumes that run."""
         from tools.workflows.optimise import optimise_metric as run
 
         return await call(
@@ -196,10 +194,9 @@ def _write_tools(mcp: MCPServer, read_only: bool) -> None:
             MaxHoldoutCalls, Field(description="Held-out labelled calls to check on (0: skip)")
         ] = 10,
     ) -> ApplyResult:
-        """Write a proposal only if the metric is unchanged since it was made, the optimised score is
-        not below the baseline on the same samples, no correct labelled review breaks, it does no
-        worse on held-out labelled production calls, no label was changed without approval and
-        proposed code parses. Then re-score; restore on regression."""
+        """Write a proposal only if the metric is unchanged since, the optimised score is not below
+        the baseline, no correct labelled review breaks, held-out labelled calls do no worse, no
+        label changed unapproved and code parses. Then re-score; restore on regression."""
         from tools.workflows.apply import apply_if_not_regressed as run
 
         return await call(
@@ -272,8 +269,8 @@ def _run_tools(mcp: MCPServer, read_only: bool) -> None:
         ],
         ctx: Context,
     ) -> AnswerResult:
-        """Answer (or skip, with null) the questions of the metric's paused run and resume it; then
-        call optimise_metric again to follow it to its proposal."""
+        """Answer (or skip, with null) a paused run's questions and resume it; then call
+        optimise_metric again to follow it."""
         from tools.workflows.questions import answer_optimiser_questions as run
 
         return await call(ctx, lambda wf, _p: run(wf, metric_id, answers))
