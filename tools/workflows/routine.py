@@ -10,7 +10,7 @@ import anyio
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError
 from tools.inputs import MaxWaitS, MetricIds, OnQuestions, check
-from tools.progress import ProgressFn, Reporter
+from tools.progress import BatchProgress, ProgressFn
 from tools.results import BatchResult, MetricOutcome
 from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
@@ -39,23 +39,16 @@ async def optimise_metrics(
             "Call again with apply=False for a report."
         )
     started = wf.clock.now()
-    shared = Reporter(progress)
-
-    async def forward(_progress: float, _total: float | None, message: str | None) -> None:
-        await shared(message or "")
-
+    batch = BatchProgress(progress, ids, wf.clock)
     limiter = anyio.CapacityLimiter(max(1, wf.policy.concurrency))
     outcomes: dict[int, MetricOutcome] = {}
 
     async def one(metric_id: int) -> None:
         async with limiter:
             outcomes[metric_id] = await _one_metric(
-                wf, metric_id, apply, on_questions, max_wait_s, forward
+                wf, metric_id, apply, on_questions, max_wait_s, batch.reporter(metric_id)
             )
-            done = len(outcomes)
-            await shared(
-                f"{done}/{len(ids)} metrics done; metric {metric_id}: {outcomes[metric_id].status}"
-            )
+            await batch.finished(metric_id, outcomes[metric_id].status)
 
     async with anyio.create_task_group() as tg:
         for metric_id in ids:
