@@ -14,10 +14,11 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS
+from mcp.types import INVALID_PARAMS, InputRequiredResult
 from pydantic import Field
 
 from prompts import id_argument_names, ids_from_words, label_session_text, routine_text
+from server.asking import RoundTripAsker, batch_asking, conversation_asker
 from server.labs_tools import register_labs_tools
 from server.runtime import Runtime
 from server.schedule_tools import register_schedule_tools
@@ -133,13 +134,14 @@ def _proposal_tools(mcp: MCPServer) -> None:
         max_wait_s: Annotated[
             MaxWaitS, Field(description="Return timed_out after this long")
         ] = 1500,
-    ) -> OptimiseResult:
+    ) -> OptimiseResult | InputRequiredResult:
         """Start (or resume) Cekura's optimiser on one metric, wait with progress, and return the
         proposal with field diffs and evidence. Never writes the metric. A call while a run is in
         flight resumes that run."""
         from tools.workflows.optimise import optimise_metric as run
 
-        return await call(
+        asker = conversation_asker(ctx)
+        result = await call(
             ctx,
             lambda wf, progress: run(
                 wf,
@@ -149,8 +151,10 @@ def _proposal_tools(mcp: MCPServer) -> None:
                 on_questions=on_questions,
                 max_wait_s=max_wait_s,
                 progress=progress,
+                asker=asker,
             ),
         )
+        return asker.follow_up(result) if isinstance(asker, RoundTripAsker) else result
 
     @tool(
         mcp,
@@ -248,17 +252,23 @@ def _run_tools(mcp: MCPServer, read_only: bool) -> None:
         on_questions: Annotated[
             OnQuestions, Field(description="What to do when a run pauses with questions")
         ] = "stop",
-    ) -> BatchResult:
+    ) -> BatchResult | InputRequiredResult:
         """Optimise each metric concurrently and, with apply=True, put each proposal through
         apply_if_not_regressed. One result with a status per metric and counts."""
         from tools.workflows.routine import optimise_metrics as run
 
-        return await call(
+        asker = conversation_asker(ctx)
+        result = await call(
             ctx,
-            lambda wf, progress: run(
-                wf, metric_ids, apply=apply, on_questions=on_questions, progress=progress
+            lambda wf, progress: batch_asking(
+                asker,
+                metric_ids,
+                lambda ids, a: run(
+                    wf, ids, apply=apply, on_questions=on_questions, progress=progress, asker=a
+                ),
             ),
         )
+        return asker.follow_up(result) if isinstance(asker, RoundTripAsker) else result
 
     @tool(mcp, title="Answer a paused optimiser run's questions", annotations=hints())
     async def answer_optimiser_questions(

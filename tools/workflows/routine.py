@@ -7,6 +7,7 @@ from collections import Counter
 
 import anyio
 
+from tools.asking import Asker
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError
 from tools.inputs import MaxWaitS, MetricIds, OnQuestions, check
@@ -28,8 +29,10 @@ async def optimise_metrics(
     on_questions: OnQuestions = "stop",
     max_wait_s: float = 1500,
     progress: ProgressFn | None = None,
+    asker: Asker | None = None,
 ) -> BatchResult:
-    """Run the routine over `metric_ids`; a failure on one metric never stops the others."""
+    """Run the routine over `metric_ids`; a failure on one metric never stops the others. A run
+    that pauses puts its questions to `asker` when there is someone to ask."""
     ids = check(MetricIds, metric_ids, "metric_ids")
     on_questions = check(OnQuestions, on_questions, "on_questions")
     max_wait_s = check(MaxWaitS, max_wait_s, "max_wait_s")
@@ -46,7 +49,7 @@ async def optimise_metrics(
     async def one(metric_id: int) -> None:
         async with limiter:
             outcomes[metric_id] = await _one_metric(
-                wf, metric_id, apply, on_questions, max_wait_s, batch.reporter(metric_id)
+                wf, metric_id, apply, on_questions, max_wait_s, batch.reporter(metric_id), asker
             )
             await batch.finished(metric_id, outcomes[metric_id].status)
 
@@ -54,17 +57,21 @@ async def optimise_metrics(
         for metric_id in ids:
             tg.start_soon(one, metric_id)
     ordered = [outcomes[m] for m in ids]
+    return batch_result(ordered, apply, round(wf.clock.now() - started, 3))
+
+
+def batch_result(ordered: list[MetricOutcome], apply: bool, elapsed_s: float) -> BatchResult:
+    """The batch's one result from its metrics' outcomes, in the order they were asked for."""
     counts = dict(Counter(o.status for o in ordered))
-    next_steps = _next_steps(ordered, apply)
     parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     mode = "optimise and apply" if apply else "optimise (read-only)"
     return BatchResult(
-        summary=f"{len(ids)} metric(s), {mode}: {parts}.",
+        summary=f"{len(ordered)} metric(s), {mode}: {parts}.",
         apply=apply,
         counts=counts,
         metrics=ordered,
-        next_steps=next_steps,
-        elapsed_s=round(wf.clock.now() - started, 3),
+        next_steps=_next_steps(ordered, apply),
+        elapsed_s=elapsed_s,
     )
 
 
@@ -75,6 +82,7 @@ async def _one_metric(
     on_questions: OnQuestions,
     max_wait_s: float,
     progress: ProgressFn,
+    asker: Asker | None,
 ) -> MetricOutcome:
     try:
         interrupted = await report_interrupted(wf, metric_id) if apply else None
@@ -86,7 +94,12 @@ async def _one_metric(
                 apply=interrupted.model_copy(update={"next_steps": []}),
             )
         optimised = await optimise_metric(
-            wf, metric_id, on_questions=on_questions, max_wait_s=max_wait_s, progress=progress
+            wf,
+            metric_id,
+            on_questions=on_questions,
+            max_wait_s=max_wait_s,
+            progress=progress,
+            asker=asker,
         )
         applied = None
         if apply and optimised.status in APPLICABLE and optimised.proposal_id:
