@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import NoBackChannelError
 from mcp.types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
 from mcp_types.version import is_version_at_least
 
@@ -92,11 +93,14 @@ class LiveAsker:
         for question in questions[:QUESTIONS_ASKED]:
             form = question_form(metric_id, question)
             with anyio.move_on_after(ASK_TIMEOUT_S):
-                results[question.id] = await session.elicit_form(
-                    form.message,
-                    form.requested_schema,
-                    related_request_id=self._ctx.request_context.request_id,
-                )
+                try:
+                    results[question.id] = await session.elicit_form(
+                        form.message,
+                        form.requested_schema,
+                        related_request_id=self._ctx.request_context.request_id,
+                    )
+                except NoBackChannelError:
+                    return Reply(note="this connection cannot carry a question to you")
             if question.id not in results:
                 return Reply(note=f"no answer came within {ASK_TIMEOUT_S / 60:.0f} minutes")
             if results[question.id].action != "accept":
