@@ -77,6 +77,8 @@ def reply_from(results: dict[str, Any]) -> Reply:
         text = content.get("answer")
         blank = not isinstance(text, str) or not text.strip()
         answers[question_id] = None if content.get("skip") is True or blank else text.strip()
+    if any(len(a or "") > ANSWER_MAX_CHARS for a in answers.values()):
+        return Reply(note=f"an answer was longer than {ANSWER_MAX_CHARS} characters")
     return Reply(answers=answers)
 
 

@@ -159,3 +159,13 @@ async def test_headless_claude_code_cancelling_every_question_gets_the_batch_bac
     statuses = [m["status"] for m in result.structured_content["metrics"]]
     assert statuses == ["proposed", "needs_answers"]
     assert len(seen) == 1
+
+
+@pytest.mark.anyio
+async def test_an_answer_too_long_to_send_is_not_sent(runtime):
+    on_elicit, _ = person("accept", lambda _s: {"answer": "x" * 2001})
+    async with Client(build_server(runtime=runtime), elicitation_callback=on_elicit) as c:
+        result = await c.call_tool("optimise_metric", {"metric_id": 103})
+    assert result.structured_content["status"] == "needs_answers"
+    assert any("longer than 2000" in x for x in result.structured_content["warnings"])
+    assert runtime.sandbox_state.count("process_feedbacks_answer") == 0
