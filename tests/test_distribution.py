@@ -2,7 +2,9 @@
 marketplace, and one version number across all of them."""
 
 import json
+import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from server.version import package_version
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+CLAUDE = ROOT / "tests" / "inspector" / "node_modules" / ".bin" / "claude"
 
 
 def load(path: str) -> dict:
@@ -77,6 +80,24 @@ def test_plugin_mcp_json_starts_the_console_script_with_the_key_from_the_environ
     assert (frm, root, rest) == ("--from", "${CLAUDE_PLUGIN_ROOT:-.}", ["serve"])
     assert script in PYPROJECT["project"]["scripts"]
     assert server["env"] == {"CEKURA_API_KEY": "${CEKURA_API_KEY:-}"}
+
+
+@pytest.mark.parametrize("target", [".", ".claude-plugin/marketplace.json"])
+def test_claude_code_validates_the_plugin_and_its_marketplace(target, tmp_path):
+    if not CLAUDE.exists():
+        pytest.fail("Claude Code missing: run `npm ci --prefix tests/inspector` (see README).")
+    proc = subprocess.run(
+        [str(CLAUDE), "plugin", "validate", str(ROOT / target)],
+        env={"HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Validation passed" in proc.stdout
+    if target == ".":
+        assert "commands: cekura-optimise:optimise-routine-apply" in proc.stdout
+        assert "mcpServers: cekura-optimise stdio uvx" in proc.stdout
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
