@@ -30,7 +30,7 @@ async def listed(tmp_path):
 
 async def test_tool_definitions_fit_the_context_budget(listed):
     size = len(json.dumps(listed, separators=(",", ":"), ensure_ascii=False).encode())
-    assert len(listed) == 16
+    assert len(listed) >= 16
     assert size <= BUDGET, f"tool definitions take {size} bytes"
 
 
