@@ -6,20 +6,25 @@ forwards progress, and turns a failure the caller can act on into a ToolError in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, InputRequiredResult
 from pydantic import Field
 
-from prompts import label_session_text, routine_text
+from prompts import id_argument_names, ids_from_words, label_session_text, routine_text
+from server.asking import RoundTripAsker, batch_asking, conversation_asker
 from server.labs_tools import register_labs_tools
 from server.runtime import Runtime
 from server.schedule_tools import register_schedule_tools
 from server.settings import Settings
 from server.tooling import MetricIdArg, call, hints, tool, writes
+from server.version import package_version
 from tools.inputs import (
     METRIC_IDS_MAX,
     Answers,
@@ -71,7 +76,7 @@ def build_server(
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     mcp = MCPServer(
         "cekura-optimise",
-        version="0.1.0",
+        version=package_version(),
         instructions=INSTRUCTIONS,
         lifespan=_lifespan(settings, runtime, oauth),
         log_level="WARNING",
@@ -125,20 +130,19 @@ def _proposal_tools(mcp: MCPServer) -> None:
         ] = False,
         on_questions: Annotated[
             OnQuestions,
-            Field(
-                description="If the optimiser pauses with questions: stop and return them, or skip them"
-            ),
+            Field(description="A run paused on questions: stop and return them, or skip them"),
         ] = "stop",
         max_wait_s: Annotated[
             MaxWaitS, Field(description="Return timed_out after this long")
         ] = 1500,
-    ) -> OptimiseResult:
+    ) -> OptimiseResult | InputRequiredResult:
         """Start (or resume) Cekura's optimiser on one metric, wait with progress, and return the
-        proposal with field diffs and evidence (flips, McNemar p, Wilson intervals). Never writes
-        the metric. A second call while a run is in flight resumes that run."""
+        proposal with field diffs and evidence. Never writes the metric. A call while a run is in
+        flight resumes that run."""
         from tools.workflows.optimise import optimise_metric as run
 
-        return await call(
+        asker = conversation_asker(ctx)
+        result = await call(
             ctx,
             lambda wf, progress: run(
                 wf,
@@ -148,8 +152,10 @@ def _proposal_tools(mcp: MCPServer) -> None:
                 on_questions=on_questions,
                 max_wait_s=max_wait_s,
                 progress=progress,
+                asker=asker,
             ),
         )
+        return asker.follow_up(result) if isinstance(asker, RoundTripAsker) else result
 
     @tool(
         mcp,
@@ -200,12 +206,10 @@ def _write_tools(mcp: MCPServer, read_only: bool) -> None:
             MaxHoldoutCalls, Field(description="Held-out labelled calls to check on (0: skip)")
         ] = 10,
     ) -> ApplyResult:
-        """Write a proposal only if the metric is unchanged since it was made, the optimised score is
-        not below the baseline on the same samples, no correct labelled review breaks, it does no
-        worse on held-out labelled production calls, no label was changed without approval and
-        proposed code parses. Then re-score; restore on regression. Without a proposal of ours (or
-        with source='pending') Cekura's pending proposal goes through the same guard and is
-        cleared once applied."""
+        """Write a proposal only if the metric is unchanged since, the optimised score is not below
+        the baseline, no correct labelled review breaks, held-out labelled calls do no worse, no
+        label changed unapproved and code parses. Then re-score; restore on regression. Without a
+        proposal of ours (or source='pending'), Cekura's pending proposal takes the same guard."""
         from tools.workflows.apply import apply_if_not_regressed as run
 
         return await call(
@@ -261,26 +265,32 @@ def _run_tools(mcp: MCPServer, read_only: bool) -> None:
         include_pending: Annotated[
             bool,
             Field(
-                description="Take a pending proposal from Cekura's schedule that is newer than "
-                "our last run instead of starting a run"
+                description="Take a newer pending proposal from Cekura's schedule instead of a run"
             ),
         ] = True,
-    ) -> BatchResult:
+    ) -> BatchResult | InputRequiredResult:
         """Optimise each metric concurrently and, with apply=True, put each proposal through
         apply_if_not_regressed. One result with a status per metric and counts."""
         from tools.workflows.routine import optimise_metrics as run
 
-        return await call(
+        asker = conversation_asker(ctx)
+        result = await call(
             ctx,
-            lambda wf, progress: run(
-                wf,
+            lambda wf, progress: batch_asking(
+                asker,
                 metric_ids,
-                apply=apply,
-                on_questions=on_questions,
-                include_pending=include_pending,
-                progress=progress,
+                lambda ids, a: run(
+                    wf,
+                    ids,
+                    apply=apply,
+                    on_questions=on_questions,
+                    include_pending=include_pending,
+                    progress=progress,
+                    asker=a,
+                ),
             ),
         )
+        return asker.follow_up(result) if isinstance(asker, RoundTripAsker) else result
 
     @tool(mcp, title="Answer a paused optimiser run's questions", annotations=hints())
     async def answer_optimiser_questions(
@@ -291,8 +301,8 @@ def _run_tools(mcp: MCPServer, read_only: bool) -> None:
         ],
         ctx: Context,
     ) -> AnswerResult:
-        """Answer (or skip, with null) the questions of the metric's paused run and resume it; then
-        call optimise_metric again to follow it to its proposal."""
+        """Answer (or skip, with null) a paused run's questions and resume it; then call
+        optimise_metric again to follow it."""
         from tools.workflows.questions import answer_optimiser_questions as run
 
         return await call(ctx, lambda wf, _p: run(wf, metric_id, answers))
@@ -308,24 +318,54 @@ def _run_tools(mcp: MCPServer, read_only: bool) -> None:
 def _prompts(mcp: MCPServer) -> None:
     """The packaged routine as two prompts (read-only report, guarded auto-apply) and the
     interactive labelling session."""
-
-    @mcp.prompt(title="Optimise metrics: read-only report")
-    def optimise_routine(
-        metric_ids: Annotated[str, Field(description="Comma-separated metric ids, e.g. 101,102")],
-    ) -> str:
-        """The packaged routine: optimise each metric and report; writes nothing."""
-        return routine_text(metric_ids, apply=False)
-
-    @mcp.prompt(title="Optimise metrics: guarded auto-apply")
-    def optimise_routine_apply(
-        metric_ids: Annotated[str, Field(description="Comma-separated metric ids, e.g. 101,102")],
-    ) -> str:
-        """The packaged routine with guarded auto-apply and automatic revert."""
-        return routine_text(metric_ids, apply=True)
+    _routine_prompt(
+        mcp,
+        "optimise_routine",
+        "Optimise metrics: read-only report",
+        "The packaged routine: optimise each metric and report; writes nothing.",
+        apply=False,
+    )
+    _routine_prompt(
+        mcp,
+        "optimise_routine_apply",
+        "Optimise metrics: guarded auto-apply",
+        "The packaged routine with guarded auto-apply and automatic revert.",
+        apply=True,
+    )
 
     @mcp.prompt(title="Label a metric's results with me")
     def label_session(
         metric_id: Annotated[str, Field(description="The metric to label, e.g. 109")],
     ) -> str:
         """The interactive labelling session: review likely-wrong results, record my verdicts."""
-        return label_session_text(metric_id)
+        with _refusal():
+            return label_session_text(metric_id)
+
+
+def _routine_prompt(mcp: MCPServer, name: str, title: str, description: str, apply: bool) -> None:
+    """A routine prompt whose ids may arrive split over several positional arguments, as Claude
+    Code passes `/mcp__cekura-optimise__optimise_routine 7001, 7003`."""
+    names = id_argument_names()
+
+    def render(**words: str) -> str:
+        with _refusal():
+            typed = ids_from_words(
+                [words.get(n, "") for n in names], f"mcp__cekura-optimise__{name}"
+            )
+            return routine_text(typed, apply=apply)
+
+    first = PromptArgument(name=names[0], description="Metric ids, e.g. 101,102", required=True)
+    more = [PromptArgument(name=n, description="More ids (after a space)") for n in names[1:]]
+    mcp.add_prompt(
+        Prompt(name=name, title=title, description=description, arguments=[first, *more], fn=render)
+    )
+
+
+@contextmanager
+def _refusal() -> Iterator[None]:
+    """A prompt's refused argument reaches the person as the error's text: the SDK hides any
+    other exception behind "Internal server error"."""
+    try:
+        yield
+    except ValueError as exc:
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None

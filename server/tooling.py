@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
 
 from server.report import as_tool_result
 from server.runtime import Runtime
 from tools.inputs import MetricId
 
-MetricIdArg = Annotated[MetricId, Field(description="Cekura metric id")]
+MetricIdArg = MetricId
+"""A tool's `metric_id`: its name says all, so no description spends the model's context."""
 T = TypeVar("T")
 
 
@@ -46,9 +46,32 @@ def tool(
 
     def register(fn: Callable[..., Any]) -> Any:
         description = inspect.cleandoc(fn.__doc__ or "")
-        return mcp.tool(title=title, description=description, annotations=annotations)(fn)
+        registered = mcp.tool(title=title, description=description, annotations=annotations)(fn)
+        listed = mcp._tool_manager.get_tool(fn.__name__)  # the SDK has no public handle on it
+        assert listed is not None
+        listed.parameters = compact_schema(listed.parameters)
+        return registered
 
     return register
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool's input schema as the model reads it, smaller: without the titles pydantic
+    generates from parameter names, and an optional `X | None = None` as plain X (leaving it out
+    means null). Validation is unchanged: arguments are still checked by the tool's own model."""
+    properties = {name: _compact(prop) for name, prop in schema.get("properties", {}).items()}
+    return {k: v for k, v in schema.items() if k != "title"} | {"properties": properties}
+
+
+def _compact(prop: dict[str, Any]) -> dict[str, Any]:
+    """One property without its generated title, its `anyOf [X, null]` read as X."""
+    kept = {k: v for k, v in prop.items() if k != "title"}
+    options = kept.get("anyOf", [])
+    if kept.get("default", 0) is not None or {"type": "null"} not in options:
+        return kept
+    values = [o for o in options if o != {"type": "null"}]
+    rest = {k: v for k, v in kept.items() if k not in ("anyOf", "default")}
+    return (values[0] if len(values) == 1 else {"anyOf": values}) | rest
 
 
 async def call(ctx: Context, work: Callable[[Any, Any], Awaitable[T]]) -> T:

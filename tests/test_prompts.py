@@ -3,8 +3,12 @@
 from pathlib import Path
 
 import pytest
+from mcp import Client, MCPError
 
 from prompts import label_session_text, parse_metric_ids, routine_text, template
+from server.app import build_server
+from server.runtime import Runtime
+from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,3 +46,52 @@ def test_the_labelling_session_names_its_metric_and_is_in_claude_routine_md():
 def test_the_labelling_session_refuses_a_bad_metric_id(bad):
     with pytest.raises(ValueError, match="metric_id"):
         label_session_text(bad)
+
+
+def _words(*words: str) -> dict[str, str]:
+    """Prompt arguments as Claude Code fills them: the typed text split at spaces, in order."""
+    names = ["metric_ids", *(f"ids_{n}" for n in range(2, 11))]
+    return dict(zip(names, words, strict=False))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("prompt", ["optimise_routine", "optimise_routine_apply"])
+@pytest.mark.parametrize("words", [("7001,", "7003"), ("7001", "7003"), ("7001,7003",)])
+async def test_routine_prompts_cover_every_id_however_claude_code_splits_them(
+    prompt, words, tmp_path
+):
+    live = Runtime(Settings(sandbox=True, state_dir=tmp_path))
+    async with Client(build_server(runtime=live)) as client:
+        declared = next(p for p in (await client.list_prompts()).prompts if p.name == prompt)
+        result = await client.get_prompt(prompt, _words(*words))
+    await live.aclose()
+    assert [a.name for a in declared.arguments] == list(_words(*["x"] * 10))
+    assert "metric_ids=[7001, 7003]" in result.messages[0].content.text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("words", "shown"),
+    [
+        (("7001,",), "7001,<more ids>"),
+        (("7001,", "7002,"), "7001,7002,<more ids>"),
+        (tuple(str(7000 + n) for n in range(1, 11)), "7001,7002,7003,7004,7005,7006"),
+    ],
+)
+async def test_a_cut_off_id_list_is_refused_with_the_form_to_type(words, shown, tmp_path):
+    live = Runtime(Settings(sandbox=True, state_dir=tmp_path))
+    async with Client(build_server(runtime=live)) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.get_prompt("optimise_routine", _words(*words))
+    await live.aclose()
+    assert "look cut off" in str(refused.value)
+    assert f"/mcp__cekura-optimise__optimise_routine {shown}" in str(refused.value)
+
+
+@pytest.mark.anyio
+async def test_a_bad_label_session_id_is_refused_in_words_not_an_internal_error(tmp_path):
+    live = Runtime(Settings(sandbox=True, state_dir=tmp_path))
+    async with Client(build_server(runtime=live)) as client:
+        with pytest.raises(MCPError, match="metric_id"):
+            await client.get_prompt("label_session", {"metric_id": "abc"})
+    await live.aclose()

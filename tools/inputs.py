@@ -7,6 +7,7 @@ Numbers are strict (`true` is not 1, `"101"` is not 101) except when read from c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -34,6 +35,18 @@ FEEDBACK_MAX_CHARS = 2000
 LABEL_MAX_CHARS = 200
 SCHEDULE_TEXT_MAX_CHARS = 255
 SCHEDULE_ID_MAX = 2**31 - 1
+
+
+def _at_most(limit: int) -> Callable[[int], int]:
+    """A bound checked but kept out of the JSON schema: 2⁶³−1 would reach a JavaScript client
+    rounded to 9223372036854776000, a number the model would read as a limit."""
+
+    def within(value: int) -> int:
+        if value > limit:
+            raise ValueError(f"more than {limit}")
+        return value
+
+    return within
 
 
 def _must_be(what: str) -> WrapValidator:
@@ -147,7 +160,8 @@ ProgressId = Annotated[
 HistoryId = Annotated[
     int,
     Strict(),
-    Field(gt=0, le=HISTORY_ID_MAX),
+    Field(gt=0),
+    AfterValidator(_at_most(HISTORY_ID_MAX)),
     _must_be(f"a whole number from 1 to {HISTORY_ID_MAX}"),
 ]
 ProposalSource = Annotated[
@@ -167,11 +181,12 @@ MaxHoldoutCalls = Annotated[
 CallId = Annotated[
     int,
     Strict(),
-    Field(gt=0, le=CALL_ID_MAX),
+    Field(gt=0),
+    AfterValidator(_at_most(CALL_ID_MAX)),
     _must_be("a call log's whole-number id (the `id` of a call log, not the provider's call id)"),
 ]
 CallIds = Annotated[
-    list[Annotated[int, Strict(), Field(gt=0, le=CALL_ID_MAX)]],
+    list[Annotated[int, Strict(), Field(gt=0), AfterValidator(_at_most(CALL_ID_MAX))]],
     Field(min_length=1, max_length=CALL_IDS_MAX),
     _must_be(f"a list of 1 to {CALL_IDS_MAX} call log ids"),
     AfterValidator(_distinct),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools.asking import Asker
 from tools.cekura.errors import CekuraError, CekuraNotFound
 from tools.cekura.models import Metric, OptimiserProgress, Question
 from tools.context import Workflow
@@ -36,9 +37,12 @@ async def follow_run(
     max_wait_s: float,
     started: float,
     report: Reporter,
+    asker: Asker | None = None,
 ) -> OptimiseResult:
-    """Poll the run until it settles, answering (skipping) questions if asked to."""
-    follow = _Following(wf, run, metric, on_questions, started + max_wait_s, started, report)
+    """Poll the run until it settles, skipping questions if told to, or putting them to a person
+    through `asker` when there is one."""
+    deadline = started + max_wait_s
+    follow = _Following(wf, run, metric, on_questions, deadline, started, report, asker)
     return await follow.to_the_end()
 
 
@@ -53,8 +57,10 @@ class _Following:
     deadline: float
     started: float
     report: Reporter
+    asker: Asker | None = None
     polls: int = 0
     skipped: set[str] = field(default_factory=set)
+    answered: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -80,9 +86,11 @@ class _Following:
             if outcome.timed_out:
                 return self._timed_out()
             if state.state == "paused":
-                fresh = [q for q in state.questions if q.id not in self.skipped]
+                fresh = [q for q in state.questions if q.id not in self.skipped | self.answered]
                 if self.on_questions == "skip" and fresh:
                     await self._skip(fresh)
+                    continue
+                if fresh and await self._ask(fresh):
                     continue
                 return await self._needs_answers(state.questions)
             if state.state != "running":
@@ -90,10 +98,10 @@ class _Following:
 
     async def _poll(self) -> PollOutcome[OptimiserProgress]:
         def settled(state: OptimiserProgress) -> bool:
-            """Done polling: the run ended, or paused on a question not skipped yet (a run still
-            paused on skipped questions is waited for on the schedule, not polled hot)."""
-            if state.state == "paused" and self.on_questions == "skip":
-                return any(q.id not in self.skipped for q in state.questions)
+            """Done polling: the run ended, or paused on a question not skipped or answered yet (a
+            run still paused on those is waited for on the schedule, not polled hot)."""
+            if state.state == "paused" and (self.on_questions == "skip" or self.answered):
+                return any(q.id not in self.skipped | self.answered for q in state.questions)
             return state.state != "running"
 
         def describe(state: OptimiserProgress) -> str:
@@ -121,6 +129,34 @@ class _Following:
             raise WorkflowError(explain(exc, doing) + KEPT) from exc
         self.skipped.update(q.id for q in fresh)
         self.warnings.append(f"Skipped {len(fresh)} optimiser question(s): {sorted(self.skipped)}.")
+
+    async def _ask(self, questions: list[Question]) -> bool:
+        """Put the questions to a person; True once their answers were sent and the run goes on."""
+        if self.asker is None:
+            return False
+        reply = await self.asker.ask(self.metric.id, self.progress_id, questions)
+        if reply.answers is None:
+            if reply.note:
+                self.warnings.append(f"The optimiser's questions were put to you: {reply.note}.")
+            return False
+        try:
+            await self.wf.client.answer_questions(self.progress_id, reply.answers)
+        except CekuraError as exc:
+            await self._mark_paused()
+            doing = f"sending your answers to run {self.progress_id}"
+            raise WorkflowError(explain(exc, doing) + KEPT) from exc
+        await self.wf.ledger.move_run(
+            self.run.id, expect=("paused", "running"), status="running", now=self.wf.clock.now()
+        )
+        self.answered.update(reply.answers)
+        skipped = sorted(k for k, v in reply.answers.items() if v is None)
+        answered = sorted(k for k, v in reply.answers.items() if v is not None)
+        self.warnings.append(
+            f"You answered optimiser question(s) {answered} and skipped {skipped} in the "
+            "conversation."
+        )
+        await self.report(f"metric {self.metric.id}: answers sent, optimiser resuming")
+        return True
 
     async def _mark_paused(self) -> RunRow:
         """Record that the run waits on questions, unless another call ended it meanwhile."""

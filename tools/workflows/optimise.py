@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import anyio
 
+from tools.asking import Asker
 from tools.cekura.errors import (
     CekuraError,
     CekuraMalformedResponse,
@@ -40,8 +41,10 @@ async def optimise_metric(
     on_questions: OnQuestions = "stop",
     max_wait_s: float = 1500,
     progress: ProgressFn | None = None,
+    asker: Asker | None = None,
 ) -> OptimiseResult:
-    """Start (or resume) an optimisation of `metric_id` and wait for its proposal, up to `max_wait_s`."""
+    """Start (or resume) an optimisation of `metric_id` and wait for its proposal, up to
+    `max_wait_s`; questions the run pauses on go to `asker` when there is someone to ask."""
     metric_id = check(MetricId, metric_id, "metric_id")
     test_set_ids = check(TestSetIds | None, test_set_ids, "test_set_ids")
     on_questions = check(OnQuestions, on_questions, "on_questions")
@@ -59,7 +62,7 @@ async def optimise_metric(
     run = await _run_to_follow(wf, metric, test_set_ids, force, report)
     if isinstance(run, OptimiseResult):
         return run
-    return await follow_run(wf, run, metric, on_questions, max_wait_s, started, report)
+    return await follow_run(wf, run, metric, on_questions, max_wait_s, started, report, asker)
 
 
 async def _run_to_follow(

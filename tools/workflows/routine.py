@@ -7,10 +7,11 @@ from collections import Counter
 
 import anyio
 
+from tools.asking import Asker
 from tools.context import Workflow, reports_retries
 from tools.errors import WorkflowError
 from tools.inputs import Flag, MaxWaitS, MetricIds, OnQuestions, check
-from tools.progress import ProgressFn, Reporter
+from tools.progress import BatchProgress, ProgressFn
 from tools.results import BatchResult, MetricOutcome
 from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.optimise import optimise_metric
@@ -30,10 +31,12 @@ async def optimise_metrics(
     max_wait_s: float = 1500,
     include_pending: bool = True,
     progress: ProgressFn | None = None,
+    asker: Asker | None = None,
 ) -> BatchResult:
     """Run the routine over `metric_ids`; a failure on one metric never stops the others. With
     `include_pending`, a pending proposal from Cekura's schedule that is newer than our last run
-    is reported (or, with apply, put through our guard) instead of starting a run."""
+    is reported (or, with apply, put through our guard) instead of starting a run. A run that
+    pauses puts its questions to `asker` when there is someone to ask."""
     ids = check(MetricIds, metric_ids, "metric_ids")
     on_questions = check(OnQuestions, on_questions, "on_questions")
     max_wait_s = check(MaxWaitS, max_wait_s, "max_wait_s")
@@ -44,39 +47,43 @@ async def optimise_metrics(
             "Call again with apply=False for a report."
         )
     started = wf.clock.now()
-    shared = Reporter(progress)
-
-    async def forward(_progress: float, _total: float | None, message: str | None) -> None:
-        await shared(message or "")
-
+    batch = BatchProgress(progress, ids, wf.clock)
     limiter = anyio.CapacityLimiter(max(1, wf.policy.concurrency))
     outcomes: dict[int, MetricOutcome] = {}
 
     async def one(metric_id: int) -> None:
         async with limiter:
             outcomes[metric_id] = await _one_metric(
-                wf, metric_id, apply, on_questions, max_wait_s, forward, include_pending
+                wf,
+                metric_id,
+                apply,
+                on_questions,
+                max_wait_s,
+                batch.reporter(metric_id),
+                include_pending,
+                asker,
             )
-            done = len(outcomes)
-            await shared(
-                f"{done}/{len(ids)} metrics done; metric {metric_id}: {outcomes[metric_id].status}"
-            )
+            await batch.finished(metric_id, outcomes[metric_id].status)
 
     async with anyio.create_task_group() as tg:
         for metric_id in ids:
             tg.start_soon(one, metric_id)
     ordered = [outcomes[m] for m in ids]
+    return batch_result(ordered, apply, round(wf.clock.now() - started, 3))
+
+
+def batch_result(ordered: list[MetricOutcome], apply: bool, elapsed_s: float) -> BatchResult:
+    """The batch's one result from its metrics' outcomes, in the order they were asked for."""
     counts = dict(Counter(o.status for o in ordered))
-    next_steps = _next_steps(ordered, apply)
     parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     mode = "optimise and apply" if apply else "optimise (read-only)"
     return BatchResult(
-        summary=f"{len(ids)} metric(s), {mode}: {parts}.",
+        summary=f"{len(ordered)} metric(s), {mode}: {parts}.",
         apply=apply,
         counts=counts,
         metrics=ordered,
-        next_steps=next_steps,
-        elapsed_s=round(wf.clock.now() - started, 3),
+        next_steps=_next_steps(ordered, apply),
+        elapsed_s=elapsed_s,
     )
 
 
@@ -88,6 +95,7 @@ async def _one_metric(
     max_wait_s: float,
     progress: ProgressFn,
     include_pending: bool,
+    asker: Asker | None,
 ) -> MetricOutcome:
     try:
         interrupted = await report_interrupted(wf, metric_id) if apply else None
@@ -102,7 +110,12 @@ async def _one_metric(
         if taken is not None:
             return taken
         optimised = await optimise_metric(
-            wf, metric_id, on_questions=on_questions, max_wait_s=max_wait_s, progress=progress
+            wf,
+            metric_id,
+            on_questions=on_questions,
+            max_wait_s=max_wait_s,
+            progress=progress,
+            asker=asker,
         )
         applied = None
         if apply and optimised.status in APPLICABLE and optimised.proposal_id:
