@@ -83,6 +83,13 @@ class OAuthStore:
         store._db.write_now(lambda db: _purge(db, now))
         return store
 
+    async def check(self) -> None:
+        """The file answers and holds the OAuth tables."""
+        await self._db.read(lambda db: db.execute("SELECT 1 FROM oauth_tokens LIMIT 1").fetchall())
+
+    async def aclose(self) -> None:
+        """Nothing to release: every operation opens and closes its own connection."""
+
     # clients --------------------------------------------------------------------------------
 
     async def save_client(
