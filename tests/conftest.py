@@ -2,6 +2,7 @@
 
 import pytest
 from e2e import loopback_sandbox
+from pg import pg_database, pg_url  # noqa: F401  (fixtures for every test module)
 
 
 @pytest.fixture
