@@ -75,6 +75,7 @@ class PgDatabase:
         try:
             await self._open()
             async with self._pool.connection(timeout=CHECK_TIMEOUT_S) as conn:
+                await self._resync(conn)
                 version = await schema_version(conn)
         except psycopg.Error as exc:
             raise self.unavailable(exc) from None
@@ -95,7 +96,7 @@ class PgDatabase:
         return error
 
     async def _open(self) -> None:
-        """Open the pool and bring the schema up to date, once per process."""
+        """Open the pool, bring the schema up to date and anchor the clock, once per process."""
         if self._ready:
             return
         async with self._opening:
@@ -104,6 +105,7 @@ class PgDatabase:
             await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             async with self._pool.connection() as conn:
                 await ensure_schema(conn)
+                await self._resync(conn)
             self._ready = True
 
     async def _resync(self, conn: Connection) -> None:
