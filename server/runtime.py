@@ -109,7 +109,12 @@ class Runtime:
                 from tools.ledger import open_ledger
 
                 store = await anyio.to_thread.run_sync(open_ledger, self._store_location())
-                await store.check()
+                try:
+                    await store.check()
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await store.aclose()  # the next call opens it afresh
+                    raise
                 self._store = store
         return self._store
 

@@ -132,3 +132,42 @@ async def test_a_replica_whose_clock_is_an_hour_slow_stamps_leases_on_the_databa
     finally:
         await honest.aclose()
         await slow.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_store_opened_before_its_database_exists_works_once_it_does(pg_url):
+    url = pg_url.rsplit("/", 1)[0] + "/not_yet"
+    ledger = open_ledger(url)
+    try:
+        with pytest.raises(LedgerUnavailable, match="not_yet.*does not exist"):
+            await ledger.check()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE not_yet")
+        await ledger.check()
+        assert (await ledger.claim_run(1, "fp", "x", None, None, now=1.0)).won
+    finally:
+        await ledger.aclose()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS not_yet WITH (FORCE)")
+
+
+@pytest.mark.asyncio
+async def test_a_database_lost_while_serving_is_unavailable_with_its_cause_then_recovers(pg_url):
+    url = pg_url.rsplit("/", 1)[0] + "/comes_and_goes"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE comes_and_goes")
+    ledger = open_ledger(url)
+    try:
+        assert (await ledger.claim_run(1, "fp", "x", None, None, now=1.0)).won
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DROP DATABASE comes_and_goes WITH (FORCE)")
+        with pytest.raises(LedgerUnavailable, match="comes_and_goes.*does not exist"):
+            await ledger.inflight_run(1)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE comes_and_goes")
+        with pytest.raises(LedgerUnavailable, match="relation .* does not exist"):
+            await ledger.inflight_run(1)  # the pool is back; the schema went with the database
+    finally:
+        await ledger.aclose()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS comes_and_goes WITH (FORCE)")

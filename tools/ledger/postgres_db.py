@@ -16,7 +16,7 @@ import anyio
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from tools.ledger import LedgerUnavailable
 from tools.ledger.postgres_clock import DatabaseClock
@@ -32,6 +32,11 @@ Connection = AsyncConnection[dict[str, Any]]
 CONNECT_TIMEOUT_S = 10.0
 CHECK_TIMEOUT_S = 5.0
 POOL_SIZE = 10
+_CONNECTION: dict[str, Any] = {
+    "autocommit": True,
+    "row_factory": dict_row,
+    "connect_timeout": int(CONNECT_TIMEOUT_S),
+}
 
 
 class PgDatabase:
@@ -40,6 +45,7 @@ class PgDatabase:
 
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         password = _password(url)
+        self._url = url
         self._secrets = [s for s in (url, password, password and unquote(password)) if s]
         self._pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             url,
@@ -47,11 +53,7 @@ class PgDatabase:
             min_size=1,
             max_size=pool_size,
             timeout=CONNECT_TIMEOUT_S,
-            kwargs={
-                "autocommit": True,
-                "row_factory": dict_row,
-                "connect_timeout": int(CONNECT_TIMEOUT_S),
-            },
+            kwargs=_CONNECTION,
             check=AsyncConnectionPool.check_connection,
         )
         self.clock = DatabaseClock()
@@ -66,6 +68,8 @@ class PgDatabase:
                 await self._resync(conn)
                 async with conn.transaction():
                     return await fn(conn)
+        except PoolTimeout:
+            raise self.unavailable(await self._why_unreachable()) from None
         except psycopg.Error as exc:
             raise self.unavailable(exc) from None
 
@@ -77,6 +81,8 @@ class PgDatabase:
             async with self._pool.connection(timeout=CHECK_TIMEOUT_S) as conn:
                 await self._resync(conn)
                 version = await schema_version(conn)
+        except PoolTimeout:
+            raise self.unavailable(await self._why_unreachable()) from None
         except psycopg.Error as exc:
             raise self.unavailable(exc) from None
         if version != SCHEMA_VERSION:
@@ -96,17 +102,30 @@ class PgDatabase:
         return error
 
     async def _open(self) -> None:
-        """Open the pool, bring the schema up to date and anchor the clock, once per process."""
+        """Open the pool, bring the schema up to date and anchor the clock, once per process.
+        A database that is down keeps the pool open and retrying (never closed by a timeout), so
+        a server started before its database works once the database is up."""
         if self._ready:
             return
         async with self._opening:
             if self._ready:
                 return
-            await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-            async with self._pool.connection() as conn:
+            # one direct connection first: a database that cannot be reached says why at once
+            async with await psycopg.AsyncConnection.connect(self._url, **_CONNECTION) as conn:
                 await ensure_schema(conn)
                 await self._resync(conn)
+            await self._pool.open()
             self._ready = True
+
+    async def _why_unreachable(self) -> BaseException:
+        """The pool waited in vain for a connection: the error one direct attempt gets now (the
+        pool only says it timed out)."""
+        try:
+            conn = await psycopg.AsyncConnection.connect(self._url, **_CONNECTION)
+        except psycopg.Error as exc:
+            return exc
+        await conn.close()
+        return RuntimeError(f"no free database connection within {CONNECT_TIMEOUT_S:.0f} s")
 
     async def _resync(self, conn: Connection) -> None:
         """Re-anchor the clock on the server's time when its anchor is old."""
