@@ -139,7 +139,7 @@ async def test_a_store_opened_before_its_database_exists_works_once_it_does(pg_u
     url = pg_url.rsplit("/", 1)[0] + "/not_yet"
     ledger = open_ledger(url)
     try:
-        with pytest.raises(LedgerUnavailable, match="not_yet.*does not exist"):
+        with pytest.raises(LedgerUnavailable, match=r"not_yet.*does not exist"):
             await ledger.check()
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE not_yet")
@@ -161,11 +161,11 @@ async def test_a_database_lost_while_serving_is_unavailable_with_its_cause_then_
         assert (await ledger.claim_run(1, "fp", "x", None, None, now=1.0)).won
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("DROP DATABASE comes_and_goes WITH (FORCE)")
-        with pytest.raises(LedgerUnavailable, match="comes_and_goes.*does not exist"):
+        with pytest.raises(LedgerUnavailable, match=r"comes_and_goes.*does not exist"):
             await ledger.inflight_run(1)
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE comes_and_goes")
-        with pytest.raises(LedgerUnavailable, match="relation .* does not exist"):
+        with pytest.raises(LedgerUnavailable, match=r"relation .* does not exist"):
             await ledger.inflight_run(1)  # the pool is back; the schema went with the database
     finally:
         await ledger.aclose()
