@@ -39,6 +39,15 @@ def _binaries() -> Path | None:
     return None
 
 
+def report_header() -> str:
+    """One line at the top of the test run: whether the PostgreSQL tests run, and how to enable
+    them when they cannot."""
+    bindir = _binaries()
+    if bindir is None:
+        return SKIP_REASON
+    return f"PostgreSQL tests run on a throwaway server from {bindir}"
+
+
 def _as_server_user() -> tuple[list[str], str | None]:
     """The command prefix that runs the server's tools unprivileged, and that user (as root)."""
     if os.geteuid() != 0:
