@@ -95,7 +95,8 @@ def build_server(
 def _lifespan(
     settings: Settings, runtime: Runtime | None, oauth: OAuthServer | None
 ) -> Callable[[MCPServer], AbstractAsyncContextManager[Runtime]]:
-    """The server's lifespan: the given Runtime, or one it makes from settings and closes."""
+    """The server's lifespan: the given Runtime, or one it makes from settings and closes (with
+    the OAuth store: the process's stores close when its server stops)."""
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[Runtime]:
@@ -106,6 +107,8 @@ def _lifespan(
         finally:
             if owned:
                 await live.aclose()
+                if oauth is not None:
+                    await oauth.store.aclose()
 
     return lifespan
 

@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         help="HTTP only: each person signs in with their own Cekura key (OAuth 2.1); needs "
         "CEKURA_OPTIMISE_SECRET and --public-url",
     )
+    _database_url(serve)
     serve.add_argument(
         "--public-url",
         help="with --oauth: the https:// address clients reach this server at "
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the routine once and print a report")
     common(run)
     _run_options(run)
+    _database_url(run)
     add_answer_command(sub, common)
     add_labs_commands(sub, common)
     add_schedule_commands(sub, common)
@@ -98,12 +100,21 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--diffs", action="store_true", help="also print the proposed diffs")
 
 
+def _database_url(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--database-url",
+        help="PostgreSQL URL shared by replicas (CEKURA_OPTIMISE_DATABASE_URL; prefer the "
+        "variable when it holds a password); unset: the SQLite file in the state directory",
+    )
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         sandbox=args.sandbox or None,
         read_only=args.read_only,
         state_dir=args.state_dir,
         base_url=args.base_url,
+        database_url=getattr(args, "database_url", None),
     )
 
 
@@ -181,7 +192,7 @@ def _oauth(args: argparse.Namespace, settings: Settings) -> Any:
     from server.oauth import OAuthConfig, build_oauth
 
     config = OAuthConfig.from_env(public_url=args.public_url)
-    return build_oauth(config, settings.ledger_path(), settings.base_url)
+    return build_oauth(config, settings.store_location(), settings.base_url)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -3,11 +3,16 @@
 The client is made at first use, so a missing key is a clear error on the first tool call rather
 than a crash at start-up; `--sandbox` swaps the network for the in-process sandbox.
 
+The process opens ONE ledger store, at first use: the PostgreSQL database when
+`CEKURA_OPTIMISE_DATABASE_URL` is set (shared by every replica), else the SQLite file under the
+state directory; workflows use its clock, so leases are stamped and judged on the database's clock.
+
 In OAuth mode (`tenants` given) there is no shared key: each tool call names its caller's access
-token, and the Runtime keeps a Workflow per tenant (their own client with their own key, their
-own ledger under `<state dir>/tenants/<tenant id>/`), made at the tenant's first call and closed
-when idle or when too many are open (see `TenantPool`), or at shutdown. Without a token in that
-mode there is no workflow at all.
+token, and the Runtime keeps a Workflow per tenant (their own client with their own key, and the
+tenant's view of the one store: the run in flight and the write hold on a metric are shared with
+every tenant, their proposals and history are their own), made at the tenant's first call and
+closed when idle or when too many are open (see `TenantPool`), or at shutdown. Without a token in
+that mode there is no workflow at all.
 """
 
 from __future__ import annotations
@@ -65,15 +70,6 @@ class Runtime:
         """True in OAuth mode: every call runs with its caller's own key."""
         return self.tenants is not None
 
-    async def store(self) -> Ledger:
-        """The process's ledger store, opened at first use."""
-        async with self._opening:
-            if self._store is None:
-                from tools.ledger import open_ledger
-
-                self._store = await anyio.to_thread.run_sync(open_ledger, self._ledger_path())
-        return self._store
-
     async def check_ledger(self) -> None:
         """Raise `LedgerUnavailable` unless the ledger store opens and its schema is current."""
         await (await self.store()).check()
@@ -109,20 +105,33 @@ class Runtime:
             )
         return await tenants.tenant(access_token)
 
-    def tenant_ledger_path(self, tenant_id: str) -> Path:
-        """Each tenant's own ledger, beside the shared database."""
-        return self.settings.ledger_path().parent / "tenants" / tenant_id / "ledger.sqlite3"
+    async def store(self) -> Ledger:
+        """The process's one ledger store, opened (and its schema brought up to date) at first
+        use; `check()` on it tells whether the database answers with the current schema."""
+        async with self._opening:
+            if self._store is None:
+                from tools.ledger import open_ledger
+
+                store = await anyio.to_thread.run_sync(open_ledger, self._store_location())
+                try:
+                    await store.check()
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await store.aclose()  # the next call opens it afresh
+                    raise
+                self._store = store
+        return self._store
 
     async def _tenant_workflow(self, tenant: Tenant) -> Workflow:
-        """A new Workflow for a tenant: their key, their ledger."""
+        """A new Workflow for a tenant: their key, their view of the shared ledger."""
         from tools.cekura.client import CekuraClient
         from tools.context import Workflow
-        from tools.ledger import open_ledger
 
         client = CekuraClient(tenant.api_key.get_secret_value(), self.settings.base_url)
-        ledger = await anyio.to_thread.run_sync(open_ledger, self.tenant_ledger_path(tenant.id))
+        store = await self.store()
+        ledger = store.for_tenant(tenant.id)
         policy = await self._policy(ledger)
-        return Workflow(client=client, ledger=ledger, policy=policy)
+        return Workflow(client=client, ledger=ledger, clock=store.clock(), policy=policy)
 
     async def _policy(self, ledger: Ledger, **overrides: object) -> Policy:
         """The settings' policy; optimiser polling starts from the run times the ledger saw, so a
@@ -166,21 +175,24 @@ class Runtime:
             client = CekuraClient(settings.api_key.get_secret_value(), settings.base_url)
             policy = await self._policy(ledger)
         self._client = client
-        return Workflow(client=client, ledger=ledger, policy=policy)
+        return Workflow(client=client, ledger=ledger, clock=ledger.clock(), policy=policy)
 
-    def _ledger_path(self) -> Path:
-        """The sandbox gets a fresh ledger per process (its world is fresh too) unless a state
-        directory was given; real use shares the user's ledger."""
-        if self.settings.sandbox and self.settings.state_dir is None:
+    def _store_location(self) -> Path | str:
+        """The configured database, else: the sandbox gets a fresh ledger per process (its world
+        is fresh too) unless a state directory was given; real use shares the user's ledger."""
+        settings = self.settings
+        if settings.sandbox and settings.state_dir is None and settings.database_url is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="cekura-optimise-sandbox-")
             return Path(self._tempdir.name) / "ledger.sqlite3"
-        return self.settings.ledger_path()
+        return settings.store_location()
 
     async def aclose(self) -> None:
-        """Close the HTTP clients and any temporary state."""
+        """Close the HTTP clients, the ledger store and any temporary state."""
         if self._client is not None:
             await self._client.aclose()
         await self._tenant_pool.aclose()
+        if self._store is not None:
+            await self._store.aclose()
         if self._tempdir is not None:
             self._tempdir.cleanup()
 

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from tools.ledger import is_database_url
+
 DEFAULT_BASE_URL = "https://api.cekura.ai"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -86,13 +88,15 @@ class Settings(BaseModel):
     unknown_start_window_s: float = 1800.0
     tenant_clients: int = 100
     tenant_idle_s: float = 600.0
+    database_url: SecretStr | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read CEKURA_API_KEY, CEKURA_BASE_URL, CEKURA_OPTIMISE_STATE_DIR, CEKURA_OPTIMISE_READ_ONLY,
         CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET, CEKURA_OPTIMISE_MIN_FEEDBACK,
         CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S, CEKURA_OPTIMISE_TENANT_CLIENTS,
-        CEKURA_OPTIMISE_TENANT_IDLE_S and CEKURA_OPTIMISE_ALLOW_HTTP; `overrides` (flags) win."""
+        CEKURA_OPTIMISE_TENANT_IDLE_S, CEKURA_OPTIMISE_ALLOW_HTTP and CEKURA_OPTIMISE_DATABASE_URL;
+        `overrides` (flags) win."""
         env = os.environ if env is None else env
         budget = _number(env, "CEKURA_OPTIMISE_EVAL_BUDGET", 100, whole=True)
         min_feedback = _number(env, "CEKURA_OPTIMISE_MIN_FEEDBACK", 6, whole=True)
@@ -112,13 +116,28 @@ class Settings(BaseModel):
             "unknown_start_window_s": window,
             "tenant_clients": tenant_clients,
             "tenant_idle_s": tenant_idle_s,
+            "database_url": env.get("CEKURA_OPTIMISE_DATABASE_URL") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         _check_base_url(
             str(values["base_url"]), allow_http=_flag(env, "CEKURA_OPTIMISE_ALLOW_HTTP")
         )
+        database_url = values["database_url"]
+        if database_url is not None and not is_database_url(str(database_url)):
+            # the value may hold a password: never echo it
+            raise SettingsError(
+                "CEKURA_OPTIMISE_DATABASE_URL (--database-url) must be a PostgreSQL URL "
+                "starting with postgresql://; unset it to use the local SQLite file."
+            )
         return cls.model_validate(values)
 
     def ledger_path(self) -> Path:
         """The ledger file: one per state directory."""
         return (self.state_dir or default_state_dir()) / "ledger.sqlite3"
+
+    def store_location(self) -> Path | str:
+        """Where the ledger and the OAuth store live: the PostgreSQL database when a URL is set,
+        else the SQLite file under the state directory."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.ledger_path()

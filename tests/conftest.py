@@ -2,6 +2,11 @@
 
 import pytest
 from e2e import loopback_sandbox
+from pg import pg_database, pg_url, report_header  # noqa: F401  (fixtures for every test module)
+
+
+def pytest_report_header() -> str:
+    return report_header()
 
 
 @pytest.fixture

@@ -1,22 +1,36 @@
-"""The OAuth store on its own: single-use codes, refresh rotation, purges, pending consents, its
-errors, and a locked database file that must not stall the event loop."""
+"""The OAuth store on its own, a contract every backend keeps (SQLite, and PostgreSQL when its
+server binaries are installed): single-use codes, refresh rotation, purges, pending consents, its
+errors; and for SQLite, a locked database file that must not stall the event loop."""
 
 import sqlite3
 import threading
 
 import anyio
 import pytest
+import pytest_asyncio
 
 from server.oauth.crypto import digest, new_token
-from tools.ledger import LedgerUnavailable
-from tools.ledger.oauth import IDLE_CLIENT_S, Code, Grant, NewToken
+from tools.ledger import LedgerUnavailable, open_oauth_store
+from tools.ledger.oauth import IDLE_CLIENT_S, Code, Grant, NewToken, OAuthStorage
 from tools.ledger.sqlite_file import SqliteFile
 from tools.ledger.sqlite_oauth import OAuthStore
 
 pytestmark = pytest.mark.asyncio
 
 
-async def _grant(store: OAuthStore, grant_id: str, now: float, code_ttl: float = 60) -> str:
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def store(request, tmp_path):
+    """A fresh store of each backend."""
+    if request.param == "postgres":
+        where = request.getfixturevalue("pg_database")
+    else:
+        where = tmp_path / "ledger.sqlite3"
+    opened = open_oauth_store(where, 0.0)
+    yield opened
+    await opened.aclose()
+
+
+async def _grant(store: OAuthStorage, grant_id: str, now: float, code_ttl: float = 60) -> str:
     code = new_token("coc_")
     await store.add_grant_with_code(
         Grant(grant_id, "client-1", "sealed", ["optimise"], now),
@@ -34,8 +48,7 @@ async def _grant(store: OAuthStore, grant_id: str, now: float, code_ttl: float =
     return code
 
 
-async def test_codes_redeem_once_and_refresh_rotates_once(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
+async def test_codes_redeem_once_and_refresh_rotates_once(store):
     code = await _grant(store, "g1", 100.0)
     pair = [NewToken(digest("a1"), "access", 200.0), NewToken(digest("r1"), "refresh", 900.0)]
     assert await store.redeem_code(digest(code), "client-1", ["optimise"], pair, 101.0)
@@ -51,16 +64,14 @@ async def test_codes_redeem_once_and_refresh_rotates_once(tmp_path):
     assert (await store.token(digest("a2"), "access")).grant_id == "g1"
 
 
-async def test_expired_codes_cannot_be_redeemed(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
+async def test_expired_codes_cannot_be_redeemed(store):
     code = await _grant(store, "g1", 100.0, code_ttl=10)
     pair = [NewToken(digest("a"), "access", 999.0), NewToken(digest("r"), "refresh", 999.0)]
     assert not await store.redeem_code(digest(code), "client-1", ["optimise"], pair, 111.0)
     assert not await store.redeem_code(digest(code), "client-2", ["optimise"], pair, 101.0)
 
 
-async def test_purge_forgets_what_can_no_longer_be_used(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
+async def test_purge_forgets_what_can_no_longer_be_used(store):
     await store.add_pending(digest("p"), "client-1", {"state": "s"}, expires_at=50.0)
     await _grant(store, "unused", 0.0, code_ttl=60)  # its code expires unused at 60
     live = await _grant(store, "live", 0.0)
@@ -76,8 +87,7 @@ async def test_purge_forgets_what_can_no_longer_be_used(tmp_path):
     assert await store.grant("live") is None and await store.token(digest("r"), "refresh") is None
 
 
-async def test_purge_drops_client_registrations_idle_for_an_hour_without_a_grant(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
+async def test_purge_drops_client_registrations_idle_for_an_hour_without_a_grant(store):
     for client_id in ("idle", "consenting", "client-1"):
         await store.save_client(client_id, {"client_id": client_id}, None, 0.0)
     await store.add_pending(digest("p"), "consenting", {"state": "s"}, expires_at=99_999.0)
@@ -91,12 +101,18 @@ async def test_purge_drops_client_registrations_idle_for_an_hour_without_a_grant
     )
 
 
-async def test_a_pending_consent_is_taken_once(tmp_path):
-    store = OAuthStore(tmp_path / "ledger.sqlite3")
+async def test_a_pending_consent_is_taken_once(store):
     await store.add_pending(digest("p"), "client-1", {"state": "s"}, expires_at=50.0)
     assert await store.count_attempt(digest("p")) == 1
     assert (await store.take_pending(digest("p"), 10.0)).params == {"state": "s"}
     assert await store.take_pending(digest("p"), 10.0) is None
+
+
+async def test_a_duplicate_registration_is_ledger_unavailable(store):
+    await store.save_client("client-1", {"client_id": "client-1"}, None, 0.0)
+    with pytest.raises(LedgerUnavailable):
+        await store.save_client("client-1", {"client_id": "client-1"}, None, 0.0)
+    await store.check()  # and the store still answers
 
 
 async def test_store_failures_are_ledger_unavailable(tmp_path):

@@ -1,5 +1,6 @@
 """Two people with different Cekura keys use the same OAuth-mode server: each call runs with its
-caller's key, each has their own ledger, and neither can see or act on the other's proposals."""
+caller's key, their rows in the one shared ledger carry their tenant, and neither can see or act on
+the other's proposals."""
 
 import sqlite3
 
@@ -22,18 +23,26 @@ def sandbox():
         yield server
 
 
-def _runs(ledger) -> list[int]:
+def _runs(ledger) -> dict[str, list[int]]:
+    """Each tenant's runs (metric ids) in the shared ledger."""
     db = sqlite3.connect(ledger)
     try:
-        return sorted(row[0] for row in db.execute("SELECT metric_id FROM runs"))
+        runs: dict[str, list[int]] = {}
+        for tenant, metric_id in db.execute("SELECT tenant, metric_id FROM runs ORDER BY 2"):
+            runs.setdefault(tenant, []).append(metric_id)
+        return runs
     finally:
         db.close()
 
 
-def _proposals(ledger) -> set[str]:
+def _proposal_tenant(ledger, proposal_id: str) -> str:
+    """The tenant whose run made a proposal."""
     db = sqlite3.connect(ledger)
     try:
-        return {row[0] for row in db.execute("SELECT id FROM proposals")}
+        return db.execute(
+            "SELECT r.tenant FROM proposals p JOIN runs r ON r.id = p.run_id WHERE p.id = ?",
+            (proposal_id,),
+        ).fetchone()[0]
     finally:
         db.close()
 
@@ -53,20 +62,14 @@ async def test_two_people_see_only_their_own_data(sandbox, tmp_path):
         assert [m["status"] for m in a_run.structured_content["metrics"]] == ["proposed"] * 2
         assert [m["status"] for m in b_run.structured_content["metrics"]] == ["proposed"] * 2
 
-        # two tenants, two ledgers, each holding only its own runs
-        tenants = sorted((tmp_path / "tenants").iterdir())
-        assert len(tenants) == 2
-        ledgers = {_runs(t / "ledger.sqlite3")[0]: t / "ledger.sqlite3" for t in tenants}
-        a_ledger, b_ledger = ledgers[101], ledgers[104]
-        assert _runs(a_ledger) == [101, 102]
-        assert _runs(b_ledger) == [104, 106]
+        # one shared ledger, each run under its tenant (no per-tenant files any more)
+        ledger = tmp_path / "ledger.sqlite3"
+        by_tenant = _runs(ledger)
+        assert sorted(by_tenant.values()) == [[101, 102], [104, 106]]
+        assert "" not in by_tenant and not (tmp_path / "tenants").exists()
+        bob_tenant = next(t for t, metrics in by_tenant.items() if metrics == [104, 106])
         b_proposal = b_run.structured_content["metrics"][0]["optimise"]["proposal_id"]
-        assert b_proposal in _proposals(b_ledger) and b_proposal not in _proposals(a_ledger)
-        # the shared database holds no runs of anybody
-        shared = sqlite3.connect(tmp_path / "ledger.sqlite3")
-        tables = {row[0] for row in shared.execute("SELECT name FROM sqlite_master")}
-        shared.close()
-        assert "runs" not in tables
+        assert _proposal_tenant(ledger, b_proposal) == bob_tenant
 
         # Alice cannot see or apply Bob's proposal: unknown to her, and nothing is written
         writes_before = _writes(sandbox)

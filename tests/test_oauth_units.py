@@ -270,9 +270,12 @@ async def test_the_runtime_keeps_one_workflow_per_tenant(tmp_path):
         one = await runtime.workflow(_token("g-one"))
         two = await runtime.workflow(_token("g-two"))
         assert one is not two and await runtime.workflow(_token("g-one-again")) is one
-        assert one.ledger.path != two.ledger.path
-        assert one.ledger.path.parent.parent == tmp_path / "tenants"
-        assert one.ledger.path.parent.name == ring.tenant_id("ck_one")
+        # one ledger for everyone, seen per tenant: a run one of them started is theirs alone
+        assert one.ledger.path == two.ledger.path == settings.ledger_path()
+        assert not (tmp_path / "tenants").exists()
+        await one.ledger.claim_run(5, "fp", "x", None, None, now=1.0)
+        assert await one.ledger.inflight_run(5) is not None
+        assert await two.ledger.inflight_run(5) is None
         assert (await one.client.list_metrics()) and (await two.client.list_metrics())
         with pytest.raises(WorkflowError, match="no OAuth access token"):
             await runtime.workflow(None)  # never falls back to the server's own key

@@ -9,6 +9,7 @@ runs that finish at their first poll, so the test does not sit through the real 
 
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -178,7 +179,10 @@ async def test_the_readme_walkthrough_on_loopback(tmp_path):
 
     # what the README says the server stores about each person
     state = tmp_path / "state"
-    assert "tenants/<id>/ledger.sqlite3" in section
-    (tenant,) = (state / "tenants").iterdir()
-    assert (tenant / "ledger.sqlite3").is_file()
+    assert "in the one shared ledger, each row under your tenant id" in section
+    assert not (state / "tenants").exists()
+    ledger = sqlite3.connect(state / "ledger.sqlite3")
+    (tenants,) = ledger.execute("SELECT COUNT(DISTINCT tenant) FROM runs WHERE tenant != ''")
+    ledger.close()
+    assert tenants == (1,)
     assert KEY.encode() not in b"".join(p.read_bytes() for p in state.rglob("*") if p.is_file())

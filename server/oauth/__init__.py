@@ -13,7 +13,8 @@
 - tenancy:   from an access token to the tenant's decrypted key and ledger name
 
 Clients, pending consents, codes, grants and tokens are kept by the storage layer
-(`tools.ledger.oauth`, in SQLite by `tools.ledger.sqlite_oauth`).
+(`tools.ledger.oauth`: in SQLite by `tools.ledger.sqlite_oauth`, in PostgreSQL by
+`tools.ledger.postgres_oauth`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from server.oauth.crypto import Keyring
 from server.oauth.keycheck import KeyChecker, cekura_key_checker
 from server.oauth.provider import CekuraOAuthProvider
 from server.oauth.tenancy import Tenant, TenantKeyError, TenantKeys
+from tools.ledger import open_oauth_store
 from tools.ledger.oauth import OAuthStorage
-from tools.ledger.sqlite_oauth import OAuthStore
 
 __all__ = [
     "OAuthConfig",
@@ -76,10 +77,11 @@ class OAuthServer:
 
 
 def build_oauth(
-    config: OAuthConfig, ledger_path: Any, base_url: str, check_key: KeyChecker | None = None
+    config: OAuthConfig, location: Any, base_url: str, check_key: KeyChecker | None = None
 ) -> OAuthServer:
-    """The OAuth parts over the database at `ledger_path`, checking keys against `base_url`."""
-    store = OAuthStore.open(ledger_path, time.time())
+    """The OAuth parts over the store at `location` (a SQLite file or a PostgreSQL URL: the
+    process's one OAuth store, closed with `store.aclose()`), checking keys against `base_url`."""
+    store = open_oauth_store(location, time.time())
     keyring = Keyring(config.secret.get_secret_value())
     provider = CekuraOAuthProvider(config, store, keyring)
     consent = ConsentEndpoints(config, store, keyring, check_key or cekura_key_checker(base_url))

@@ -1,8 +1,9 @@
 """Whose Cekura key a tool call uses: the key of the grant behind the caller's access token.
 
 The key is decrypted per call and never leaves memory; the tenant id (an HMAC of the key under the
-server secret) names the tenant's own ledger directory, so two people with different keys never
-share runs or proposals, and a person reconnecting with the same key finds their history again.
+server secret) marks the tenant's rows in the shared ledger, so two people with different keys see
+only their own runs and proposals (and the runs they joined), and a person reconnecting with the
+same key finds their history again.
 """
 
 from __future__ import annotations

@@ -23,9 +23,12 @@ def _race(backend: str, where: str, kind: str, n: int, barrier, results) -> None
     barrier.wait()
 
     async def claim():
-        if kind == "run":
-            return await ledger.claim_run(42, "fp", f"p{n}", None, None, now=1.0)
-        return await ledger.claim_apply(f"prop_{n}", 42, f"p{n}", now=1.0)
+        try:
+            if kind == "run":
+                return await ledger.claim_run(42, "fp", f"p{n}", None, None, now=1.0)
+            return await ledger.claim_apply(f"prop_{n}", 42, f"p{n}", now=1.0)
+        finally:
+            await ledger.aclose()
 
     outcome = anyio.run(claim)
     row = outcome.run if kind == "run" else outcome.row
@@ -34,7 +37,6 @@ def _race(backend: str, where: str, kind: str, n: int, barrier, results) -> None
 
 @pytest.mark.parametrize("kind", ["run", "write"])
 def test_processes_racing_for_one_metric_see_exactly_one_winner(backend, where, kind):
-    open_backend(backend, where)
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(RACERS)
     results = ctx.Queue()
@@ -54,24 +56,39 @@ def test_processes_racing_for_one_metric_see_exactly_one_winner(backend, where, 
 
 def test_the_database_itself_refuses_a_second_write_in_progress(backend, where):
     """No check of ours is involved: a raw insert of a second in-progress write is refused."""
-    if backend != "sqlite":
-        pytest.skip("raw SQL check for the SQLite file")
     ledger = open_backend(backend, where)
-    anyio.run(lambda: ledger.claim_apply("prop_1", 42, "a", now=1.0))
-    db = sqlite3.connect(where)
+
+    async def claim():
+        try:
+            await ledger.claim_apply("prop_1", 42, "a", now=1.0)
+        finally:
+            await ledger.aclose()
+
+    anyio.run(claim)
+    db, refused, mark = _raw(backend, where)
     for status in ("applying", "reverting"):
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(refused):
             db.execute(
                 "INSERT INTO applies (proposal_id, metric_id, status, owner, started_at,"
-                " updated_at) VALUES ('prop_2', 42, ?, 'b', 1, 1)",
+                f" updated_at) VALUES ('prop_2', 42, {mark}, 'b', 1, 1)",
                 (status,),
             )
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(refused):
         db.execute(
             "INSERT INTO runs (metric_id, status, fingerprint, owner, started_at, updated_at)"
             " VALUES (7, 'running', 'f', 'x', 1, 1), (7, 'paused', 'f', 'y', 1, 1)"
         )
     db.close()
+
+
+def _raw(backend: str, where: str):
+    """A plain driver connection to the ledger's database (autocommit), the error a constraint
+    raises, and the driver's parameter mark."""
+    if backend == "sqlite":
+        return sqlite3.connect(where, isolation_level=None), sqlite3.IntegrityError, "?"
+    import psycopg
+
+    return psycopg.connect(where, autocommit=True), psycopg.errors.UniqueViolation, "%s"
 
 
 def test_servers_opening_a_new_ledger_at_the_same_moment_all_start(backend, tmp_path: Path):

@@ -72,6 +72,7 @@ async def test_a_proposal_is_stored_only_by_the_caller_that_closes_the_run(ledge
     assert (await reopened.latest_proposal(3)).body == {"patch": {"type": "x"}}
     assert (await reopened.proposal(mine.id)).metric_fingerprint == "m"
     assert await reopened.proposal(theirs.id) is None
+    await reopened.aclose()
 
 
 async def test_state_survives_reopening(ledger, backend, where):
@@ -81,6 +82,7 @@ async def test_state_survives_reopening(ledger, backend, where):
     assert (await reopened.inflight_run(3)).id == run.id
     assert (await reopened.run_by_progress_id("p-3")).id == run.id
     assert (await reopened.run(run.id)).status == "running"
+    await reopened.aclose()
 
 
 async def test_recent_run_durations_are_newest_first_and_only_finished_results(ledger):

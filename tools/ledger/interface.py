@@ -3,12 +3,19 @@
 Every state change is a compare-and-set: a claim either wins or names the holder, and a change of
 a run or a write names the state it expects, so a caller that lost a race learns what the other
 caller did instead of overwriting it. Backends enforce one run in flight and one writer per metric
-with database constraints."""
+with database constraints.
+
+Tenants (OAuth mode's people) share one store: the in-flight run and the write hold on a metric are
+shared by all of them, while runs, proposals and writes are otherwise seen only by the tenant that
+made them, or (a run and its proposal) by a tenant that joined the run by claiming the metric's
+slot while it was held. `for_tenant` gives one tenant's view; a store opened plainly is the view
+of the default tenant `""` (single-user mode)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from tools.clock import Clock
 from tools.ledger.models import (
     INFLIGHT,
     ApplyRow,
@@ -24,6 +31,25 @@ from tools.ledger.models import (
 class Ledger(Protocol):
     """Runs, proposals and writes, shared by every call, process and replica of a deployment."""
 
+    # the store ----------------------------------------------------------------------------
+
+    def for_tenant(self, tenant: str) -> Ledger:
+        """The same store as `tenant` sees it (shares its connections; closing either closes both)."""
+        ...
+
+    def clock(self) -> Clock:
+        """The clock leases are measured on: the database server's for a shared database, this
+        machine's for a local file. Every process stamping and judging leases with it agrees."""
+        ...
+
+    async def check(self) -> None:
+        """Raise LedgerUnavailable unless the database answers and its schema is current."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the store's connections (at shutdown)."""
+        ...
+
     # runs: single flight ---------------------------------------------------------------------
 
     async def claim_run(
@@ -36,7 +62,8 @@ class Ledger(Protocol):
         *,
         now: float,
     ) -> RunChange:
-        """Take the metric's in-flight slot with a new `starting` run, or return the holder."""
+        """Take the metric's in-flight slot with a new `starting` run, or return the holder (this
+        tenant joins it: it sees the run, its result and its proposal from then on)."""
         ...
 
     async def move_run(
@@ -70,7 +97,7 @@ class Ledger(Protocol):
     async def run(self, run_id: int) -> RunRow | None: ...
 
     async def inflight_run(self, metric_id: int) -> RunRow | None:
-        """The run holding the metric's slot, if any."""
+        """The run holding the metric's slot, if this tenant started or joined it."""
         ...
 
     async def last_finished_run(self, metric_id: int) -> RunRow | None:
@@ -90,8 +117,9 @@ class Ledger(Protocol):
     async def latest_proposal(self, metric_id: int) -> ProposalRow | None: ...
 
     async def add_proposal(self, proposal: ProposalRow) -> ProposalRow:
-        """Store a proposal made outside our runs (Cekura's pending proposal) under its own id;
-        when a proposal with that id is stored already, that one stands and is returned."""
+        """Store a proposal made outside our runs (Cekura's pending proposal) under its own id, and
+        let this tenant see it; when a proposal with that id is stored already, that one stands
+        and is returned."""
         ...
 
     # writes: one writer per metric -----------------------------------------------------------
@@ -152,16 +180,19 @@ class Ledger(Protocol):
         with its lease expired, for the next call to settle from the live metric."""
         ...
 
-    async def apply(self, apply_id: int) -> ApplyRow | None: ...
+    async def apply(self, apply_id: int) -> ApplyRow | None:
+        """A write by id, whoever's (ids come from claims: a hold in the way is shared)."""
+        ...
 
     async def applies_with_status(
         self, metric_id: int, statuses: tuple[WriteStatus, ...]
     ) -> list[ApplyRow]:
-        """The metric's writes whose status is one of `statuses`, oldest first."""
+        """This tenant's writes of the metric whose status is one of `statuses`, oldest first."""
         ...
 
     async def last_apply(
         self, metric_id: int, statuses: tuple[WriteStatus, ...]
     ) -> ApplyRow | None:
-        """The metric's newest write whose status is one of `statuses`, by claim order."""
+        """This tenant's newest write of the metric whose status is one of `statuses`, by claim
+        order."""
         ...

@@ -85,6 +85,14 @@ class NewToken:
 class OAuthStorage(Protocol):
     """The OAuth state shared by every process of a deployment; each call is one transaction."""
 
+    async def check(self) -> None:
+        """Raise LedgerUnavailable unless the database answers and its schema is current."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the store's connections (at shutdown)."""
+        ...
+
     async def save_client(
         self, client_id: str, metadata: dict[str, Any], secret_enc: str | None, now: float
     ) -> None:

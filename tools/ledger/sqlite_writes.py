@@ -21,8 +21,8 @@ from tools.ledger.models import (
     WriteClaim,
     WriteStatus,
 )
+from tools.ledger.rows import apply_row, dump, marks
 from tools.ledger.sqlite_file import SqliteFile
-from tools.ledger.sqlite_rows import apply_row, dump, marks
 
 _APPLY_FIELDS = frozenset({"status", "history_id_before", "replaced", "body"})
 
@@ -46,9 +46,10 @@ def _in_the_way(db: sqlite3.Connection, metric_id: int, proposal_id: str | None)
 
 
 class SqliteWrites:
-    """The writes half of SqliteLedger (which provides `_db`)."""
+    """The writes half of SqliteLedger (which provides `_db` and the viewing `_tenant`)."""
 
     _db: SqliteFile
+    _tenant: str
 
     async def claim_apply(
         self, proposal_id: str, metric_id: int, owner: str, *, now: float
@@ -56,9 +57,9 @@ class SqliteWrites:
         def claim(db: sqlite3.Connection) -> WriteClaim:
             inserted = db.execute(
                 "INSERT INTO applies (proposal_id, metric_id, status, owner, started_at,"
-                " updated_at) VALUES (?, ?, 'applying', ?, ?, ?) ON CONFLICT DO NOTHING"
+                " updated_at, tenant) VALUES (?, ?, 'applying', ?, ?, ?, ?) ON CONFLICT DO NOTHING"
                 " RETURNING id",
-                (proposal_id, metric_id, owner, now, now),
+                (proposal_id, metric_id, owner, now, now, self._tenant),
             ).fetchone()
             if inserted is None:
                 return WriteClaim(won=False, row=_in_the_way(db, metric_id, proposal_id))
@@ -89,9 +90,17 @@ class SqliteWrites:
         def claim(db: sqlite3.Connection) -> WriteClaim:
             inserted = db.execute(
                 "INSERT INTO applies (proposal_id, metric_id, status, owner, history_id_before,"
-                " started_at, updated_at) VALUES (?, ?, 'reverting', ?, ?, ?, ?)"
+                " started_at, updated_at, tenant) VALUES (?, ?, 'reverting', ?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING RETURNING id",
-                (f"{HISTORY_PREFIX}{history_id}", metric_id, owner, history_id, now, now),
+                (
+                    f"{HISTORY_PREFIX}{history_id}",
+                    metric_id,
+                    owner,
+                    history_id,
+                    now,
+                    now,
+                    self._tenant,
+                ),
             ).fetchone()
             if inserted is None:
                 return WriteClaim(won=False, row=_in_the_way(db, metric_id, None))
@@ -200,9 +209,9 @@ class SqliteWrites:
     ) -> list[ApplyRow]:
         def rows(db: sqlite3.Connection) -> list[ApplyRow]:
             found = db.execute(
-                f"SELECT * FROM applies WHERE metric_id = ? AND status IN ({marks(statuses)})"
-                " ORDER BY id",
-                (metric_id, *statuses),
+                "SELECT * FROM applies WHERE metric_id = ? AND tenant = ?"
+                f" AND status IN ({marks(statuses)}) ORDER BY id",
+                (metric_id, self._tenant, *statuses),
             ).fetchall()
             return [apply_row(row) for row in found]
 
@@ -213,9 +222,9 @@ class SqliteWrites:
     ) -> ApplyRow | None:
         def last(db: sqlite3.Connection) -> ApplyRow | None:
             row = db.execute(
-                f"SELECT * FROM applies WHERE metric_id = ? AND status IN ({marks(statuses)})"
-                " ORDER BY id DESC LIMIT 1",
-                (metric_id, *statuses),
+                "SELECT * FROM applies WHERE metric_id = ? AND tenant = ?"
+                f" AND status IN ({marks(statuses)}) ORDER BY id DESC LIMIT 1",
+                (metric_id, self._tenant, *statuses),
             ).fetchone()
             return apply_row(row) if row else None
 

@@ -1,9 +1,10 @@
-"""Turning SQLite rows into the ledger's row models, and values into SQL parameters."""
+"""Turning database rows (any mapping of column to value) into the ledger's row models, and values
+into SQL parameters; shared by the SQLite and PostgreSQL backends."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from tools.ledger.models import ApplyRow, ProposalRow, RunRow
@@ -23,20 +24,20 @@ def _load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def run_row(row: sqlite3.Row) -> RunRow:
+def run_row(row: Mapping[str, Any]) -> RunRow:
     data = dict(row)
     data["test_set_ids"] = _load(data["test_set_ids"])
     data["result"] = _load(data["result"])
     return RunRow(**data)
 
 
-def proposal_row(row: sqlite3.Row) -> ProposalRow:
+def proposal_row(row: Mapping[str, Any]) -> ProposalRow:
     data = dict(row)
     data["body"] = _load(data["body"])
     return ProposalRow(**data)
 
 
-def apply_row(row: sqlite3.Row) -> ApplyRow:
+def apply_row(row: Mapping[str, Any]) -> ApplyRow:
     data = dict(row)
     data["replaced"] = _load(data["replaced"])
     data["body"] = _load(data["body"])
