@@ -7,6 +7,7 @@ errors, turning them into `LedgerUnavailable`.
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -38,7 +39,8 @@ class SqliteFile:
                 )
             )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _private(self.path)
             self._initialise(schema)
         except (OSError, sqlite3.Error) as exc:
             raise LedgerUnavailable(exc) from exc
@@ -102,3 +104,12 @@ class SqliteFile:
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` inside one IMMEDIATE transaction, on a worker thread."""
         return await anyio.to_thread.run_sync(self.write_now, fn)
+
+
+def _private(path: Path) -> None:
+    """Make the database file readable by its owner only before SQLite opens it (SQLite gives its
+    -wal and -shm files the same mode), and tighten files an earlier version left 0644."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists() and name.stat().st_mode & 0o077:
+            name.chmod(0o600)
