@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --oauth: the https:// address clients reach this server at "
         "(CEKURA_OPTIMISE_PUBLIC_URL)",
     )
+    serve.add_argument(
+        "--accept-new-secret",
+        action="store_true",
+        help="with --oauth: start although CEKURA_OPTIMISE_SECRET changed, deleting every stored "
+        "connection (everyone signs in again)",
+    )
 
     run = sub.add_parser("run", help="run the routine once and print a report")
     common(run)
@@ -132,6 +138,8 @@ def _serve(args: argparse.Namespace) -> int:
     oauth = _oauth(args, settings) if args.oauth else None
     if args.public_url and not args.oauth:
         raise SettingsError("--public-url applies only with --oauth.")
+    if args.accept_new_secret and not args.oauth:
+        raise SettingsError("--accept-new-secret applies only with --oauth.")
     mcp = build_server(settings, oauth=oauth)
     if args.transport == "stdio":
         mcp.run("stdio")
@@ -158,10 +166,16 @@ def _oauth(args: argparse.Namespace, settings: Settings) -> Any:
             "CEKURA_OPTIMISE_HTTP_TOKEN and --oauth do not mix: with --oauth each person signs in "
             "with their own Cekura key. Unset CEKURA_OPTIMISE_HTTP_TOKEN."
         )
+    from functools import partial
+
+    import anyio
+
     from server.oauth import OAuthConfig, build_oauth
 
     config = OAuthConfig.from_env(public_url=args.public_url)
-    return build_oauth(config, settings.ledger_path(), settings.base_url)
+    oauth = build_oauth(config, settings.ledger_path(), settings.base_url)
+    anyio.run(partial(oauth.check_secret, accept_new=args.accept_new_secret))
+    return oauth
 
 
 def _sandbox(args: argparse.Namespace) -> int:

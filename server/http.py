@@ -89,8 +89,11 @@ def http_app(
 def _oauth_app(mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServer) -> Any:
     from mcp.server.transport_security import TransportSecuritySettings
 
+    from server.oauth.addresses import ClientAddress
     from server.oauth.headers import SecurityHeaders
+    from server.oauth.metadata import metadata_route
     from server.oauth.ratelimit import RateLimit, TokenBuckets
+    from server.oauth.tokenform import TokenForms
 
     if token:
         raise SettingsError(
@@ -108,8 +111,10 @@ def _oauth_app(mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServ
     app = mcp.streamable_http_app(
         host=host, max_request_body_size=MAX_BODY_BYTES, transport_security=security
     )
+    app.router.routes.insert(0, metadata_route(oauth.auth_settings()))
     buckets = TokenBuckets(oauth.config.rate_limit_per_minute)
-    return SecurityHeaders(RateLimit(app, buckets))
+    limited = RateLimit(TokenForms(app, oauth.config), buckets)
+    return SecurityHeaders(ClientAddress(limited, oauth.config.trusted_proxies))
 
 
 def serve_http(
@@ -120,8 +125,10 @@ def serve_http(
     token: str | None,
     oauth: OAuthServer | None = None,
 ) -> None:
-    """Run the HTTP server until interrupted (uvicorn logs to stderr at warning)."""
+    """Run the HTTP server until interrupted (uvicorn logs to stderr at warning). uvicorn's own
+    X-Forwarded-For handling is off: OAuth mode trusts it only from CEKURA_OPTIMISE_TRUSTED_PROXIES
+    (see `server.oauth.addresses`)."""
     import uvicorn
 
     app = http_app(mcp, host=host, token=token, oauth=oauth)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)

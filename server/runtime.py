@@ -57,6 +57,8 @@ class Runtime:
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.sandbox_state = None
         self._building = anyio.Lock()
+        if tenants is not None:
+            tenants.on_forget(self._tenant_pool.forget)
 
     @property
     def multi_tenant(self) -> bool:
