@@ -152,6 +152,10 @@ async def test_documents_that_must_not_be_used_are_refused(host, caplog):
         assert await documents.client(host.document(path, document)) is None, path
         assert _refused(caplog, words), (path, caplog.text)
 
+    listed = ClientDocuments(allow_loopback=True, allowed_hosts={"claude.ai"})
+    assert await listed.client(good) is None  # its loopback callback is not on the allow-list
+    assert _refused(caplog, "sends sign-ins only to claude.ai")
+
     padded = _document(host.base + "/large.json", client_name="x", padding="p" * MAX_DOCUMENT_BYTES)
     assert await documents.client(host.document("/large.json", padded)) is None
     assert _refused(caplog, f"larger than {MAX_DOCUMENT_BYTES} bytes")
