@@ -18,6 +18,7 @@ from e2e import (
     free_port,
     oauth_env,
     oauth_server,
+    pkce_pair,
 )
 
 from sandbox import SandboxState, start_background
@@ -149,6 +150,23 @@ async def test_the_redirect_allow_list_refuses_look_alike_hosts(sandbox, tmp_pat
     assert "claude.ai.attacker.example" in phish.json()["error_description"]
     assert claude.status_code == 201
     assert tokens["access_token"]
+
+
+async def test_the_allow_list_also_holds_clients_registered_before_it(sandbox, tmp_path):
+    env = oauth_env(sandbox.url, tmp_path, **FAST)
+    elsewhere = "https://elsewhere.example/cb"
+    with oauth_server(env, tmp_path / "log") as public:
+        async with httpx.AsyncClient(timeout=30) as http:
+            early = OAuthUser(http, public, redirect_uri=elsewhere)
+            await early.discover()
+            await early.register()
+    listed = {**env, "CEKURA_OPTIMISE_OAUTH_REDIRECT_HOSTS": "claude.ai"}
+    with oauth_server(listed, tmp_path / "log2") as public:
+        async with httpx.AsyncClient(timeout=30) as http:
+            early.http, early.public_url = http, public
+            await early.discover()
+            refused = await early.authorize(pkce_pair()[1])
+    assert refused.status_code == 400 and "location" not in refused.headers  # not sent there
 
 
 async def test_registration_off_leaves_no_registration_endpoint(sandbox, tmp_path):

@@ -37,6 +37,7 @@ from server.oauth.registration import (
     MAX_CLIENTS,
     MAX_UNUSED_PER_ADDRESS,
     bounded_record,
+    check_redirect_uri,
     granted_scopes,
 )
 from server.oauth.tenancy import TenantKeys
@@ -92,7 +93,9 @@ class CekuraOAuthProvider:
                 return None
             if fresh is not None:
                 await self.store.rekey_client(client_id, fresh)
-        return OAuthClientInformationFull.model_validate(data)
+        # registrations from before the operator's allow-list keep only the URIs it allows
+        data["redirect_uris"] = [u for u in data.get("redirect_uris") or [] if self._allowed(u)]
+        return OAuthClientInformationFull.model_validate(data) if data["redirect_uris"] else None
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         """Store a bounded registration, within the caller's address quota and the global cap."""
@@ -256,6 +259,13 @@ class CekuraOAuthProvider:
             log.info("client %s revoked a grant", token.client_id)
 
     # helpers --------------------------------------------------------------------------------
+
+    def _allowed(self, uri: str) -> bool:
+        try:
+            check_redirect_uri(uri, self.config.redirect_hosts)
+        except RegistrationError:
+            return False
+        return True
 
     async def _end_grant(self, grant_id: str) -> None:
         """Revoke a grant and drop its person's key from memory at once."""
