@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --oauth: the https:// address clients reach this server at "
         "(CEKURA_OPTIMISE_PUBLIC_URL)",
     )
+    serve.add_argument(
+        "--accept-new-secret",
+        action="store_true",
+        help="with --oauth: start although CEKURA_OPTIMISE_SECRET changed, deleting every stored "
+        "connection (everyone signs in again)",
+    )
 
     run = sub.add_parser("run", help="run the routine once and print a report")
     common(run)
@@ -163,6 +169,8 @@ def _serve(args: argparse.Namespace) -> int:
     oauth = _oauth(args, settings) if args.oauth else None
     if args.public_url and not args.oauth:
         raise SettingsError("--public-url applies only with --oauth.")
+    if args.accept_new_secret and not args.oauth:
+        raise SettingsError("--accept-new-secret applies only with --oauth.")
     if args.transport == "stdio":
         from server.app import build_server
 
@@ -170,7 +178,13 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     from server.http import serve_http
 
-    serve_http(settings, host=args.host, port=args.port, oauth=oauth)
+    serve_http(
+        settings,
+        host=args.host,
+        port=args.port,
+        oauth=oauth,
+        accept_new_secret=args.accept_new_secret,
+    )
     return 0
 
 

@@ -117,8 +117,11 @@ def http_app(
 def _oauth_app(mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServer) -> Any:
     from mcp.server.transport_security import TransportSecuritySettings
 
+    from server.oauth.addresses import ClientAddress
     from server.oauth.headers import SecurityHeaders
+    from server.oauth.metadata import metadata_route
     from server.oauth.ratelimit import RateLimit, TokenBuckets
+    from server.oauth.tokenform import TokenForms
 
     if token:
         raise SettingsError(
@@ -139,14 +142,24 @@ def _oauth_app(mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServ
         transport_security=security,
         stateless_http=True,
     )
+    app.router.routes.insert(0, metadata_route(oauth.auth_settings()))
     buckets = TokenBuckets(oauth.config.rate_limit_per_minute)
-    return SecurityHeaders(RateLimit(app, buckets))
+    limited = RateLimit(TokenForms(app, oauth.config), buckets)
+    return SecurityHeaders(ClientAddress(limited, oauth.config.trusted_proxies))
 
 
 def serve_http(
-    settings: Settings, *, host: str, port: int, oauth: OAuthServer | None = None
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    oauth: OAuthServer | None = None,
+    accept_new_secret: bool = False,
 ) -> None:
-    """Serve the MCP app over HTTP until SIGTERM or SIGINT, then stop gracefully (see above)."""
+    """Serve the MCP app over HTTP until SIGTERM or SIGINT, then stop gracefully (see above).
+    In OAuth mode the server secret is checked against the store first (see `oauth.canary`), and
+    uvicorn's own X-Forwarded-For handling is off: it is trusted only from
+    CEKURA_OPTIMISE_TRUSTED_PROXIES (see `server.oauth.addresses`)."""
     import uvicorn
 
     from server.app import build_server
@@ -166,11 +179,14 @@ def serve_http(
         log_level="warning",
         log_config=None,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
 
     async def run() -> None:
         try:
+            if oauth is not None:
+                await oauth.check_secret(accept_new=accept_new_secret)
             await server.serve()
             pending = set(server.server_state.tasks)
             if pending:

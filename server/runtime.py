@@ -64,6 +64,8 @@ class Runtime:
         self._building = anyio.Lock()
         self._store: Ledger | None = None
         self._opening = anyio.Lock()
+        if tenants is not None:
+            tenants.on_forget(self._tenant_pool.forget)
 
     @property
     def multi_tenant(self) -> bool:

@@ -32,6 +32,7 @@ class _Entry:
     workflow: Workflow
     last_used: float
     in_use: int = 0
+    forgotten: bool = False
 
 
 class TenantPool:
@@ -68,7 +69,19 @@ class TenantPool:
             entry.in_use -= 1
             entry.last_used = self._clock.now()
             with anyio.CancelScope(shield=True):
+                if entry.forgotten and not entry.in_use:
+                    await entry.workflow.client.aclose()
                 await self._evict()
+
+    async def forget(self, tenant_id: str) -> None:
+        """Drop a tenant's Workflow (and with it their key) now, or as its last call ends; their
+        next call makes a new one."""
+        entry = self._open.pop(tenant_id, None)
+        if entry is None:
+            return
+        entry.forgotten = True
+        if not entry.in_use:
+            await entry.workflow.client.aclose()
 
     async def aclose(self) -> None:
         """Close every tenant's HTTP pool (at shutdown, when no call is running)."""

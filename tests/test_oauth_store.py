@@ -1,8 +1,12 @@
 """The OAuth store on its own, a contract every backend keeps (SQLite, and PostgreSQL when its
 server binaries are installed): single-use codes, refresh rotation, purges, pending consents, its
-errors; and for SQLite, a locked database file that must not stall the event loop."""
+errors, registrations counted by address and purged sooner when unused, settings, re-keying and
+forgetting secrets; and for SQLite, a locked database file that must not stall the event loop, the
+space purges give back and private file modes."""
 
+import os
 import sqlite3
+import stat
 import threading
 
 import anyio
@@ -11,21 +15,25 @@ import pytest_asyncio
 
 from server.oauth.crypto import digest, new_token
 from tools.ledger import LedgerUnavailable, open_oauth_store
-from tools.ledger.oauth import IDLE_CLIENT_S, Code, Grant, NewToken, OAuthStorage
+from tools.ledger.oauth import IDLE_CLIENT_S, UNUSED_CLIENT_S, Code, Grant, NewToken, OAuthStorage
 from tools.ledger.sqlite_file import SqliteFile
 from tools.ledger.sqlite_oauth import OAuthStore
 
 pytestmark = pytest.mark.asyncio
 
 
-@pytest_asyncio.fixture(params=["sqlite", "postgres"])
-async def store(request, tmp_path):
-    """A fresh store of each backend."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def location(request, tmp_path):
+    """Where a fresh store of each backend lives: a SQLite file or a PostgreSQL database."""
     if request.param == "postgres":
-        where = request.getfixturevalue("pg_database")
-    else:
-        where = tmp_path / "ledger.sqlite3"
-    opened = open_oauth_store(where, 0.0)
+        return request.getfixturevalue("pg_database")
+    return tmp_path / "ledger.sqlite3"
+
+
+@pytest_asyncio.fixture
+async def store(location):
+    """A fresh store of each backend."""
+    opened = open_oauth_store(location, 0.0)
     yield opened
     await opened.aclose()
 
@@ -87,18 +95,146 @@ async def test_purge_forgets_what_can_no_longer_be_used(store):
     assert await store.grant("live") is None and await store.token(digest("r"), "refresh") is None
 
 
-async def test_purge_drops_client_registrations_idle_for_an_hour_without_a_grant(store):
-    for client_id in ("idle", "consenting", "client-1"):
+async def test_purge_drops_unused_registrations_after_minutes_and_idle_ones_after_an_hour(
+    store,
+):
+    for client_id in ("never-used", "consenting", "client-1", "used-once"):
         await store.save_client(client_id, {"client_id": client_id}, None, 0.0)
     await store.add_pending(digest("p"), "consenting", {"state": "s"}, expires_at=99_999.0)
-    await _grant(store, "g1", 0.0, code_ttl=99_999)
-    await store.purge(IDLE_CLIENT_S - 1)
+    await _grant(store, "g1", 0.0, code_ttl=99_999)  # client-1 holds a live grant
+    await store.add_grant_with_code(
+        Grant("g2", "used-once", "sealed", ["optimise"], 1.0),
+        digest("c2"),
+        Code("g2", "used-once", "http://127.0.0.1/cb", "c" * 43, ["optimise"], 99_999.0, None),
+    )
+    await store.revoke_grant("g2")  # used once, then disconnected
+    await store.purge(UNUSED_CLIENT_S - 1)
+    assert await store.client_count() == 4
+    await store.purge(UNUSED_CLIENT_S + 1)
+    assert await store.client("never-used") is None
     assert await store.client_count() == 3
     await store.purge(IDLE_CLIENT_S + 1)
-    assert await store.client("idle") is None
+    assert await store.client("used-once") is None
     assert (
         await store.client("consenting") is not None and await store.client("client-1") is not None
     )
+
+
+async def test_unused_registrations_are_counted_per_address(store):
+    for n in range(3):
+        await store.save_client(f"flood-{n}", {}, None, 0.0, "198.51.100.7")
+    await store.save_client("client-1", {}, None, 0.0, "203.0.113.9")
+    assert await store.unused_clients("198.51.100.7") == 3
+    assert await store.unused_clients("203.0.113.9") == 1
+    assert await store.unused_clients("192.0.2.1") == 0
+    await _grant(store, "g1", 0.0)  # a consent uses client-1
+    assert await store.unused_clients("203.0.113.9") == 0
+    await store.revoke_grant("g1")
+    assert await store.unused_clients("203.0.113.9") == 0  # used once is used
+
+
+async def test_settings_are_kept_and_replaced(store, location):
+    assert await store.setting("secret_canary") is None
+    await store.save_setting("secret_canary", "one")
+    await store.save_setting("secret_canary", "two")
+    assert await store.setting("secret_canary") == "two"
+    reopened = open_oauth_store(location, 0.0)
+    assert await reopened.setting("secret_canary") == "two"
+    await reopened.aclose()
+
+
+async def test_rekeying_replaces_the_stored_ciphertexts(store):
+    await store.save_client("client-1", {"client_id": "client-1"}, "old-secret-enc", 0.0)
+    await _grant(store, "g1", 0.0)
+    await store.rekey_client("client-1", "new-secret-enc")
+    await store.rekey_grant("g1", "new-key-enc")
+    assert (await store.client("client-1")).secret_enc == "new-secret-enc"
+    grant = await store.grant("g1")
+    assert (grant.key_enc, grant.client_id, grant.scopes) == (
+        "new-key-enc",
+        "client-1",
+        ["optimise"],
+    )
+
+
+async def test_forgetting_secrets_drops_every_connection_and_confidential_client(store):
+    await store.save_client("confidential", {}, "secret-enc", 0.0)
+    await store.save_client("public", {}, None, 0.0)
+    code = await _grant(store, "g1", 0.0)
+    rows = [NewToken(digest("a"), "access", 900.0), NewToken(digest("r"), "refresh", 900.0)]
+    await store.redeem_code(digest(code), "client-1", ["optimise"], rows, 1.0)
+    await _grant(store, "g2", 0.0)
+    await store.add_pending(digest("p"), "public", {"state": "s"}, expires_at=900.0)
+    await store.save_setting("secret_canary", "kept")
+    await store.forget_secrets()
+    assert await store.grant("g1") is None and await store.grant("g2") is None
+    assert await store.token(digest("a"), "access") is None
+    assert await store.token(digest("r"), "refresh") is None
+    assert await store.code(digest(code)) is None
+    assert await store.pending(digest("p"), 0.0) is None
+    assert await store.client("confidential") is None
+    assert await store.client("public") is not None
+    assert await store.setting("secret_canary") == "kept"
+
+
+# SQLite only: the file itself ----------------------------------------------------------------
+
+
+async def test_purged_registrations_give_their_space_back(tmp_path):
+    store = OAuthStore(tmp_path / "ledger.sqlite3")
+    empty = os.path.getsize(store.path)
+    metadata = {"client_name": "n" * 200, "redirect_uris": ["https://a.example/" + "p" * 1500]}
+
+    async def register(first: int) -> None:
+        for n in range(first, 10_000, 20):
+            await store.save_client(f"c-{n}", metadata, None, 0.0, f"10.0.{n % 250}.1")
+
+    async with anyio.create_task_group() as tasks:
+        for first in range(20):
+            tasks.start_soon(register, first)
+    full = os.path.getsize(store.path)
+    assert await store.client_count() == 10_000 and full > 15_000_000
+    await store.purge(UNUSED_CLIENT_S + 1)
+    assert await store.client_count() == 0
+    assert os.path.getsize(store.path) < empty + 100_000  # the file shrank back
+
+
+async def test_a_database_from_an_earlier_version_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "ledger.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE oauth_clients (client_id TEXT PRIMARY KEY, metadata TEXT NOT NULL,"
+        " secret_enc TEXT, created_at REAL NOT NULL)"
+    )
+    db.execute("INSERT INTO oauth_clients VALUES ('old', '{}', NULL, 0)")
+    db.commit()
+    db.close()
+    store = OAuthStore(path)
+    assert await store.unused_clients("") == 1  # the old row counts as unused, no address
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental from now on
+    finally:
+        db.close()
+
+
+async def test_state_files_are_private_to_their_owner(tmp_path):
+    old = tmp_path / "old.sqlite3"
+    old.touch(mode=0o644)
+    os.chmod(old, 0o644)  # as an earlier version left it
+    for path in (tmp_path / "state" / "ledger.sqlite3", old):
+        store = OAuthStore(path)
+        holder = sqlite3.connect(path)  # keeps -wal and -shm in place to look at
+        try:
+            holder.execute("SELECT COUNT(*) FROM oauth_clients").fetchone()
+            await store.save_client("c", {}, None, 0.0)
+            files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+            assert all(f.exists() for f in files)
+            for f in files:
+                assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+        finally:
+            holder.close()
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
 
 
 async def test_a_pending_consent_is_taken_once(store):

@@ -16,8 +16,8 @@ from server.oauth import OAuthConfig, build_oauth
 from server.oauth.config import check_public_url
 from server.oauth.crypto import DecryptError, Keyring, digest, new_token
 from server.oauth.keycheck import cekura_key_checker, normalise_key
-from server.oauth.provider import check_redirect_uri
 from server.oauth.ratelimit import TokenBuckets
+from server.oauth.registration import check_redirect_uri
 from server.oauth.tenancy import TenantKeyError, TenantKeys
 from server.runtime import Runtime
 from server.settings import Settings, SettingsError

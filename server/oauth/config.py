@@ -1,4 +1,6 @@
-"""OAuth mode's settings: the public URL, the server secret, lifetimes and the rate limit.
+"""OAuth mode's settings: the public URL, the server secret, lifetimes, the rate limit, the
+trusted proxies, and who may register (redirect-host allow-list, registration on or off,
+loopback metadata documents for local trials).
 
 Read from the environment (and `--public-url`) once at start-up; anything unusable is a
 SettingsError naming the variable, so `serve` exits 2 with one clear line instead of starting.
@@ -6,9 +8,10 @@ SettingsError naming the variable, so `serve` exits 2 with one clear line instea
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -21,6 +24,10 @@ ACCESS_TTL_ENV = "CEKURA_OPTIMISE_OAUTH_ACCESS_TTL"
 REFRESH_TTL_ENV = "CEKURA_OPTIMISE_OAUTH_REFRESH_TTL"
 CODE_TTL_ENV = "CEKURA_OPTIMISE_OAUTH_CODE_TTL"
 RATE_LIMIT_ENV = "CEKURA_OPTIMISE_OAUTH_RATE_LIMIT"
+TRUSTED_PROXIES_ENV = "CEKURA_OPTIMISE_TRUSTED_PROXIES"
+REDIRECT_HOSTS_ENV = "CEKURA_OPTIMISE_OAUTH_REDIRECT_HOSTS"
+REGISTRATION_ENV = "CEKURA_OPTIMISE_OAUTH_REGISTRATION"
+CIMD_LOOPBACK_ENV = "CEKURA_OPTIMISE_OAUTH_CIMD_ALLOW_LOOPBACK"
 
 MIN_SECRET_CHARS = 32
 SCOPE = "optimise"
@@ -41,6 +48,10 @@ class OAuthConfig:
     consent_ttl_s: int = 600
     rate_limit_per_minute: int = 60
     max_consent_attempts: int = 5
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    redirect_hosts: frozenset[str] = field(default_factory=frozenset)
+    registration_open: bool = True
+    cimd_allow_loopback: bool = False
 
     @property
     def issuer_url(self) -> str:
@@ -65,30 +76,45 @@ class OAuthConfig:
     def from_env(
         cls, public_url: str | None = None, env: Mapping[str, str] | None = None
     ) -> OAuthConfig:
-        """Read CEKURA_OPTIMISE_SECRET, CEKURA_OPTIMISE_PUBLIC_URL (unless `public_url` is given)
-        and the optional CEKURA_OPTIMISE_OAUTH_* lifetimes and rate limit."""
+        """Read CEKURA_OPTIMISE_SECRET, CEKURA_OPTIMISE_PUBLIC_URL (unless `public_url` is given),
+        CEKURA_OPTIMISE_TRUSTED_PROXIES and the optional CEKURA_OPTIMISE_OAUTH_* settings."""
         env = os.environ if env is None else env
         url = check_public_url(public_url or env.get(PUBLIC_URL_ENV, ""))
-        secret = env.get(SECRET_ENV, "")
-        if not secret.strip():
+        loopback_documents = env.get(CIMD_LOOPBACK_ENV, "").strip() == "1"
+        if loopback_documents and (urlsplit(url).hostname or "") not in LOOPBACK_HOSTS:
             raise SettingsError(
-                f"OAuth mode needs {SECRET_ENV}: the secret that encrypts each person's Cekura key "
-                "at rest. Make one with `openssl rand -hex 32`, keep it, and set it in the "
-                "server's environment."
-            )
-        if len(secret.strip()) < MIN_SECRET_CHARS:
-            raise SettingsError(
-                f"{SECRET_ENV} must be at least {MIN_SECRET_CHARS} characters long; make one with "
-                "`openssl rand -hex 32`."
+                f"{CIMD_LOOPBACK_ENV}=1 is for tests and local trials only and does not mix with "
+                f"a public --public-url ({url}); unset it."
             )
         return cls(
             public_url=url,
-            secret=SecretStr(secret.strip()),
+            secret=SecretStr(check_secret(env.get(SECRET_ENV, ""))),
             access_ttl_s=_positive_int(env, ACCESS_TTL_ENV, 3600),
             refresh_ttl_s=_positive_int(env, REFRESH_TTL_ENV, 30 * 24 * 3600),
             code_ttl_s=_positive_int(env, CODE_TTL_ENV, 120),
             rate_limit_per_minute=_positive_int(env, RATE_LIMIT_ENV, 60),
+            trusted_proxies=_networks(env.get(TRUSTED_PROXIES_ENV, "")),
+            redirect_hosts=frozenset(_words(env.get(REDIRECT_HOSTS_ENV, ""))),
+            registration_open=_registration(env.get(REGISTRATION_ENV, "")),
+            cimd_allow_loopback=loopback_documents,
         )
+
+
+def check_secret(text: str) -> str:
+    """CEKURA_OPTIMISE_SECRET: one secret, or while rotating `new,previous` (each long enough)."""
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
+        raise SettingsError(
+            f"OAuth mode needs {SECRET_ENV}: the secret that encrypts each person's Cekura key "
+            "at rest. Make one with `openssl rand -hex 32`, keep it, and set it in the "
+            "server's environment."
+        )
+    if any(len(part) < MIN_SECRET_CHARS for part in parts):
+        raise SettingsError(
+            f"{SECRET_ENV} must be at least {MIN_SECRET_CHARS} characters long (while rotating, "
+            "each of `new,previous`); make one with `openssl rand -hex 32`."
+        )
+    return ",".join(parts)
 
 
 def check_public_url(text: str) -> str:
@@ -138,3 +164,25 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be 1 or more, got {value}.")
     return value
+
+
+def _words(text: str) -> list[str]:
+    return [word.strip().lower() for word in text.split(",") if word.strip()]
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """CEKURA_OPTIMISE_TRUSTED_PROXIES: addresses or CIDR ranges, comma separated."""
+    try:
+        return tuple(ipaddress.ip_network(word, strict=False) for word in _words(text))
+    except ValueError:
+        raise SettingsError(
+            f"{TRUSTED_PROXIES_ENV} must list IP addresses or CIDR ranges separated by commas "
+            f"(e.g. 10.0.0.0/8,127.0.0.1), got {text!r}."
+        ) from None
+
+
+def _registration(text: str) -> bool:
+    value = text.strip().lower() or "open"
+    if value not in ("open", "off"):
+        raise SettingsError(f"{REGISTRATION_ENV} must be open or off, got {text!r}.")
+    return value == "open"

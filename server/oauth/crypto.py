@@ -4,6 +4,11 @@ One secret, several independent keys (HKDF with a label per use): Fernet for wha
 (Cekura keys, client secrets), HMAC for tenant ids and consent-form tokens. Bearer tokens, codes
 and pending-request ids are stored only as SHA-256 hashes: they are 256-bit random, so a hash
 cannot be reversed or guessed.
+
+During a rotation the setting lists the new secret first and the previous ones after it (comma
+separated): what was encrypted under any of them decrypts, and `decrypt_fresh` hands back a
+ciphertext under the new one for the caller to store. The tenant-id key is not tied to the secret
+once the canary holds it (see `canary`), so tenant ids survive a rotation.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -30,14 +35,26 @@ def _derive(secret: bytes, label: str) -> bytes:
     )
 
 
-class Keyring:
-    """The server secret turned into the keys each job needs. Holds no copy of the secret."""
+def _fernet(secret: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_derive(secret.encode(), "fernet")))
 
-    def __init__(self, secret: str) -> None:
-        material = secret.encode()
-        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(material, "fernet")))
-        self._tenant = _derive(material, "tenant-id")
-        self._csrf = _derive(material, "consent-csrf")
+
+class Keyring:
+    """The server secret (and, while rotating, the previous ones) turned into the keys each job
+    needs. Holds no copy of a secret."""
+
+    def __init__(self, secret: str, *previous: str) -> None:
+        self._fernet = _fernet(secret)
+        self._previous = MultiFernet([_fernet(old) for old in previous]) if previous else None
+        self._tenant = _derive(secret.encode(), "tenant-id")
+        self._first_tenant = _derive((previous[-1] if previous else secret).encode(), "tenant-id")
+        self._csrf = _derive(secret.encode(), "consent-csrf")
+
+    @classmethod
+    def from_setting(cls, value: str) -> Keyring:
+        """The keyring for CEKURA_OPTIMISE_SECRET's value: `new` or `new,previous,...`."""
+        secret, *previous = [part.strip() for part in value.split(",")]
+        return cls(secret, *previous)
 
     def __repr__(self) -> str:
         return "Keyring(<derived keys>)"
@@ -46,12 +63,33 @@ class Keyring:
         return self._fernet.encrypt(text.encode()).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        return self.decrypt_fresh(token)[0]
+
+    def decrypt_fresh(self, token: str) -> tuple[str, str | None]:
+        """The plaintext, and a ciphertext under the new secret when `token` was made under a
+        previous one (None when it is current)."""
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode()
+            return self._fernet.decrypt(token.encode("ascii")).decode(), None
+        except (InvalidToken, UnicodeError, ValueError):
+            pass
+        try:
+            if self._previous is None:
+                raise InvalidToken
+            text = self._previous.decrypt(token.encode("ascii")).decode()
         except (InvalidToken, UnicodeError, ValueError):
             raise DecryptError(
                 "stored ciphertext does not decrypt under this server secret"
             ) from None
+        return text, self.encrypt(text)
+
+    def first_tenant_key(self) -> bytes:
+        """The tenant-id key the oldest listed secret gives: what named tenants before the
+        canary kept it (so an upgrade, even mid-rotation, keeps every tenant's ledger)."""
+        return self._first_tenant
+
+    def use_tenant_key(self, key: bytes) -> None:
+        """Name tenants with `key` (the one the canary keeps), whatever the current secret."""
+        self._tenant = key
 
     def tenant_id(self, api_key: str) -> str:
         """A stable, non-reversible name for the owner of a Cekura key (the tenant's directory)."""

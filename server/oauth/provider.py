@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from mcp.server.auth.provider import (
     AccessToken,
@@ -29,8 +29,18 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import AnyHttpUrl, AnyUrl, ValidationError
 
-from server.oauth.config import LOOPBACK_HOSTS, SCOPE, OAuthConfig
+from server.oauth.addresses import current_address
+from server.oauth.cimd import ClientDocuments
+from server.oauth.config import OAuthConfig
 from server.oauth.crypto import DecryptError, Keyring, digest, new_token
+from server.oauth.registration import (
+    MAX_CLIENTS,
+    MAX_UNUSED_PER_ADDRESS,
+    bounded_record,
+    check_redirect_uri,
+    granted_scopes,
+)
+from server.oauth.tenancy import TenantKeys
 from tools.ledger.oauth import NewToken, OAuthStorage
 
 log = logging.getLogger("cekura_optimise.oauth")
@@ -38,33 +48,9 @@ log = logging.getLogger("cekura_optimise.oauth")
 CONSENT_PATH = "/oauth/consent"
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 MAX_STATE_CHARS = 1024
-MAX_REDIRECT_URIS = 10
-MAX_URI_CHARS = 2000
-MAX_CLIENTS = 10_000
-UNSAFE_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob", "ftp"})
 ACCESS_PREFIX = "coa_"
 REFRESH_PREFIX = "cor_"
 CODE_PREFIX = "coc_"
-
-
-def check_redirect_uri(uri: str) -> None:
-    """A redirect URI we will send codes to: https, http on loopback, or an app's own scheme."""
-    if len(uri) > MAX_URI_CHARS:
-        raise RegistrationError("invalid_redirect_uri", "redirect URI is too long")
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if parts.fragment:
-        raise RegistrationError("invalid_redirect_uri", "redirect URIs must not have a fragment")
-    if scheme == "https":
-        if not parts.hostname:
-            raise RegistrationError("invalid_redirect_uri", "https redirect URI without a host")
-    elif scheme == "http":
-        if (parts.hostname or "").lower() not in LOOPBACK_HOSTS:
-            raise RegistrationError(
-                "invalid_redirect_uri", "plain http redirect URIs are allowed only on loopback"
-            )
-    elif not scheme or scheme in UNSAFE_SCHEMES:
-        raise RegistrationError("invalid_redirect_uri", f"redirect URI scheme {scheme!r} refused")
 
 
 class CekuraOAuthProvider:
@@ -76,16 +62,23 @@ class CekuraOAuthProvider:
         config: OAuthConfig,
         store: OAuthStorage,
         keyring: Keyring,
+        tenants: TenantKeys,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.store = store
         self.keyring = keyring
+        self.tenants = tenants
         self.clock = clock
+        self.documents = ClientDocuments(
+            allow_loopback=config.cimd_allow_loopback, allowed_hosts=config.redirect_hosts
+        )
 
     # clients --------------------------------------------------------------------------------
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if self.documents.handles(client_id):
+            return await self.documents.client(client_id)
         if not client_id or len(client_id) > 100:
             return None
         stored = await self.store.client(client_id)
@@ -94,34 +87,37 @@ class CekuraOAuthProvider:
         data = dict(stored.metadata)
         if stored.secret_enc is not None:
             try:
-                data["client_secret"] = self.keyring.decrypt(stored.secret_enc)
+                data["client_secret"], fresh = self.keyring.decrypt_fresh(stored.secret_enc)
             except DecryptError:
                 log.warning("client %s: stored secret does not decrypt; refusing it", client_id)
                 return None
-        return OAuthClientInformationFull.model_validate(data)
+            if fresh is not None:
+                await self.store.rekey_client(client_id, fresh)
+        # registrations from before the operator's allow-list keep only the URIs it allows
+        data["redirect_uris"] = [u for u in data.get("redirect_uris") or [] if self._allowed(u)]
+        return OAuthClientInformationFull.model_validate(data) if data["redirect_uris"] else None
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
-        uris = [str(u) for u in client_info.redirect_uris or []]
-        if not uris or len(uris) > MAX_REDIRECT_URIS:
-            raise RegistrationError(
-                "invalid_redirect_uri", f"register between 1 and {MAX_REDIRECT_URIS} redirect URIs"
-            )
-        for uri in uris:
-            check_redirect_uri(uri)
-        if len(client_info.client_name or "") > 200:
-            raise RegistrationError("invalid_client_metadata", "client_name is too long")
+        """Store a bounded registration, within the caller's address quota and the global cap."""
+        record = bounded_record(client_info, self.config.redirect_hosts)
+        address = current_address()
         await self.store.purge(self.clock())
+        if await self.store.unused_clients(address) >= MAX_UNUSED_PER_ADDRESS:
+            log.warning("registration refused: %s holds too many unused registrations", address)
+            raise RegistrationError(
+                "invalid_client_metadata",
+                "too many registrations from your address are waiting to be used: finish "
+                "connecting with one of them, or try again in 10 minutes",
+            )
         if await self.store.client_count() >= MAX_CLIENTS:
             raise RegistrationError("invalid_client_metadata", "registration is closed for now")
-        # the scope /mcp requires is always registered (and echoed back), whatever else was asked
-        client_info.scope = " ".join(granted_scopes((client_info.scope or "").split()))
-        metadata = client_info.model_dump(mode="json", exclude={"client_secret"}, exclude_none=True)
         secret = client_info.client_secret
         await self.store.save_client(
             client_info.client_id,
-            metadata,
+            record,
             self.keyring.encrypt(secret) if secret else None,
             self.clock(),
+            address,
         )
         log.info("registered OAuth client %s", client_info.client_id)
 
@@ -144,7 +140,7 @@ class CekuraOAuthProvider:
             raise AuthorizeError(
                 "invalid_request", "code_challenge must be a PKCE S256 challenge (43 characters)"
             )
-        if params.resource is not None and not self._is_our_resource(params.resource):
+        if params.resource is not None and not is_our_resource(params.resource, self.config):
             raise AuthorizeError(
                 "invalid_target", f"this server issues tokens only for {self.config.resource_url}"
             )
@@ -165,13 +161,6 @@ class CekuraOAuthProvider:
         )
         return f"{self.config.issuer_url}{CONSENT_PATH}?{urlencode({'request': request_id})}"
 
-    def _is_our_resource(self, resource: str) -> bool:
-        try:
-            given = str(AnyHttpUrl(resource)).removesuffix("/")
-        except ValidationError:
-            return False
-        return given == str(AnyHttpUrl(self.config.resource_url)).removesuffix("/")
-
     # codes ----------------------------------------------------------------------------------
 
     async def load_authorization_code(
@@ -185,7 +174,7 @@ class CekuraOAuthProvider:
                 "client %s replayed an authorization code; revoking what it issued",
                 client.client_id,
             )
-            await self.store.revoke_grant(stored.grant_id)
+            await self._end_grant(stored.grant_id)
             return None
         return AuthorizationCode(
             code=authorization_code,
@@ -222,7 +211,7 @@ class CekuraOAuthProvider:
             log.warning(
                 "client %s replayed a rotated refresh token; revoking the grant", client.client_id
             )
-            await self.store.revoke_grant(stored.grant_id)
+            await self._end_grant(stored.grant_id)
             return None
         if stored.expires_at < self.clock():
             return None
@@ -266,10 +255,24 @@ class CekuraOAuthProvider:
     async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
         """Revoking either token of a grant ends the grant and deletes its key."""
         if token.subject:
-            await self.store.revoke_grant(token.subject)
+            await self._end_grant(token.subject)
             log.info("client %s revoked a grant", token.client_id)
 
     # helpers --------------------------------------------------------------------------------
+
+    def _allowed(self, uri: str) -> bool:
+        try:
+            check_redirect_uri(uri, self.config.redirect_hosts)
+        except RegistrationError:
+            return False
+        return True
+
+    async def _end_grant(self, grant_id: str) -> None:
+        """Revoke a grant and drop its person's key from memory at once."""
+        grant = await self.store.grant(grant_id)
+        await self.store.revoke_grant(grant_id)
+        if grant is not None:
+            await self.tenants.forget(grant)
 
     def _new_pair(self, now: float) -> tuple[str, str, list[NewToken]]:
         access, refresh = new_token(ACCESS_PREFIX), new_token(REFRESH_PREFIX)
@@ -289,6 +292,10 @@ class CekuraOAuthProvider:
         )
 
 
-def granted_scopes(requested: list[str] | None) -> list[str]:
-    """What a token carries: what was asked for, and always the one scope /mcp requires."""
-    return sorted({*(requested or []), SCOPE})
+def is_our_resource(resource: str, config: OAuthConfig) -> bool:
+    """True when an RFC 8707 `resource` names this server's MCP endpoint."""
+    try:
+        given = str(AnyHttpUrl(resource)).removesuffix("/")
+    except ValidationError:
+        return False
+    return given == str(AnyHttpUrl(config.resource_url)).removesuffix("/")

@@ -2,8 +2,8 @@
 
 Registration, authorization/consent and token/revocation each get their own bucket of
 `per_minute` requests per address, refilled evenly; a request over the limit gets 429 with
-Retry-After before it reaches any handler. Behind a reverse proxy the address is the one uvicorn
-trusts from X-Forwarded-For (see uvicorn's --forwarded-allow-ips).
+Retry-After before it reaches any handler. The address is `addresses.current_address()`: the
+peer, or behind a trusted proxy the client it forwarded for; IPv6 by its /64.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import math
 import time
 from collections.abc import Callable
 from typing import Any
+
+from server.oauth.addresses import current_address
 
 Scope = dict[str, Any]
 
@@ -66,8 +68,7 @@ class RateLimit:
         if group is None or scope.get("method") == "OPTIONS":
             await self.app(scope, receive, send)
             return
-        client = scope.get("client") or ("unknown", 0)
-        wait = self.buckets.take((group, str(client[0])))
+        wait = self.buckets.take((group, current_address()))
         if wait <= 0:
             await self.app(scope, receive, send)
             return

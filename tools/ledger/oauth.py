@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 IDLE_CLIENT_S = 3600.0
+UNUSED_CLIENT_S = 600.0
 
 TokenKind = Literal["access", "refresh"]
 
@@ -94,9 +95,15 @@ class OAuthStorage(Protocol):
         ...
 
     async def save_client(
-        self, client_id: str, metadata: dict[str, Any], secret_enc: str | None, now: float
+        self,
+        client_id: str,
+        metadata: dict[str, Any],
+        secret_enc: str | None,
+        now: float,
+        address: str = "",
     ) -> None:
-        """Register a client (its secret already encrypted)."""
+        """Register a client (its secret already encrypted), remembering the address it came
+        from for `unused_clients`."""
         ...
 
     async def client(self, client_id: str) -> StoredClient | None:
@@ -105,6 +112,14 @@ class OAuthStorage(Protocol):
 
     async def client_count(self) -> int:
         """How many clients are registered, to cap registrations."""
+        ...
+
+    async def unused_clients(self, address: str) -> int:
+        """How many registrations from `address` no consent has used yet (a per-address quota)."""
+        ...
+
+    async def rekey_client(self, client_id: str, secret_enc: str) -> None:
+        """Replace a client's encrypted secret (re-encrypted under a new server secret)."""
         ...
 
     async def add_pending(
@@ -126,11 +141,16 @@ class OAuthStorage(Protocol):
         ...
 
     async def add_grant_with_code(self, grant: Grant, code_hash: str, code: Code) -> None:
-        """Record a consent and the one code that can be exchanged for its first tokens."""
+        """Record a consent and the one code that can be exchanged for its first tokens, and mark
+        the grant's client used (kept for `IDLE_CLIENT_S` rather than `UNUSED_CLIENT_S`)."""
         ...
 
     async def grant(self, grant_id: str) -> Grant | None:
         """A grant (with its encrypted key), or None once revoked or purged."""
+        ...
+
+    async def rekey_grant(self, grant_id: str, key_enc: str) -> None:
+        """Replace a grant's encrypted key (re-encrypted under a new server secret)."""
         ...
 
     async def code(self, code_hash: str) -> Code | None:
@@ -162,5 +182,19 @@ class OAuthStorage(Protocol):
     async def purge(self, now: float) -> None:
         """Drop what can no longer be used: expired consents, codes and tokens, grants left with
         neither a live refresh token nor an unused code (their keys go with them), and client
-        registrations idle for `IDLE_CLIENT_S` with no grant or pending consent."""
+        registrations with no grant or pending consent that no consent ever used after
+        `UNUSED_CLIENT_S`, or older than `IDLE_CLIENT_S`. Deleted rows give their space back."""
+        ...
+
+    async def forget_secrets(self) -> None:
+        """Forget everything encrypted under an abandoned server secret: every grant (with its
+        key), code, token and pending consent, and every client registration holding a secret."""
+        ...
+
+    async def setting(self, name: str) -> str | None:
+        """A value the authorization server keeps about itself (e.g. the secret canary)."""
+        ...
+
+    async def save_setting(self, name: str, value: str) -> None:
+        """Set (insert or replace) one such value."""
         ...

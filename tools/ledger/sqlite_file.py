@@ -8,6 +8,7 @@ errors, turning them into `LedgerUnavailable`. `check` is the readiness probe: t
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -39,7 +40,8 @@ class SqliteFile:
                 )
             )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _private(self.path)
             self._initialise(schema)
         except (OSError, sqlite3.Error) as exc:
             raise LedgerUnavailable(exc) from exc
@@ -134,3 +136,12 @@ def _shape(db: sqlite3.Connection) -> set[tuple[str, str]]:
         if kind == "table":
             shape |= {(name, col[1]) for col in db.execute(f"PRAGMA table_info({name!r})")}
     return shape
+
+
+def _private(path: Path) -> None:
+    """Make the database file readable by its owner only before SQLite opens it (SQLite gives its
+    -wal and -shm files the same mode), and tighten files an earlier version left 0644."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists() and name.stat().st_mode & 0o077:
+            name.chmod(0o600)

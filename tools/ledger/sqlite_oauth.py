@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from tools.ledger.oauth import (
-    IDLE_CLIENT_S,
     Code,
     Grant,
     NewToken,
@@ -22,65 +21,31 @@ from tools.ledger.oauth import (
     TokenKind,
 )
 from tools.ledger.sqlite_file import SqliteFile
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS oauth_clients (
-    client_id TEXT PRIMARY KEY,
-    metadata TEXT NOT NULL,
-    secret_enc TEXT,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS oauth_pending (
-    id_hash TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL,
-    params TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS oauth_grants (
-    id TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL,
-    key_enc TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS oauth_codes (
-    code_hash TEXT PRIMARY KEY,
-    grant_id TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    redirect_uri TEXT NOT NULL,
-    code_challenge TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    used_at REAL
-);
-CREATE TABLE IF NOT EXISTS oauth_tokens (
-    token_hash TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
-    grant_id TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    rotated_at REAL
-);
-CREATE INDEX IF NOT EXISTS oauth_tokens_by_grant ON oauth_tokens(grant_id);
-CREATE INDEX IF NOT EXISTS oauth_codes_by_grant ON oauth_codes(grant_id);
-"""
+from tools.ledger.sqlite_oauth_sql import (
+    SCHEMA,
+    give_back_space,
+    purge,
+    upgrade,
+    use_incremental_vacuum,
+)
 
 
 class OAuthStore:
     """`OAuthStorage` on the shared database file (WAL, busy timeout), like the ledger."""
 
     def __init__(self, path: Path | str) -> None:
-        self._db = SqliteFile(path, _SCHEMA)
+        self._db = SqliteFile(path, SCHEMA)
         self.path = self._db.path
+        self._db.write_now(upgrade)
+        self._db.read_now(use_incremental_vacuum)
 
     @classmethod
     def open(cls, path: Path | str, now: float) -> OAuthStore:
         """The store at `path` with what expired while the server was down already purged; for
         start-up, outside any event loop."""
         store = cls(path)
-        store._db.write_now(lambda db: _purge(db, now))
+        if store._db.write_now(lambda db: purge(db, now)):
+            store._db.read_now(give_back_space)
         return store
 
     async def check(self) -> None:
@@ -93,14 +58,19 @@ class OAuthStore:
     # clients --------------------------------------------------------------------------------
 
     async def save_client(
-        self, client_id: str, metadata: dict[str, Any], secret_enc: str | None, now: float
+        self,
+        client_id: str,
+        metadata: dict[str, Any],
+        secret_enc: str | None,
+        now: float,
+        address: str = "",
     ) -> None:
-        """Register a client (its secret already encrypted)."""
-        row = (client_id, json.dumps(metadata, sort_keys=True), secret_enc, now)
+        """Register a client (its secret already encrypted) from `address`."""
+        row = (client_id, json.dumps(metadata, sort_keys=True), secret_enc, now, address)
         await self._db.write(
             lambda db: db.execute(
-                "INSERT INTO oauth_clients (client_id, metadata, secret_enc, created_at)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO oauth_clients (client_id, metadata, secret_enc, created_at, address)"
+                " VALUES (?, ?, ?, ?, ?)",
                 row,
             )
         )
@@ -120,6 +90,24 @@ class OAuthStore:
         """How many clients are registered."""
         return await self._db.read(
             lambda db: db.execute("SELECT COUNT(*) FROM oauth_clients").fetchone()[0]
+        )
+
+    async def unused_clients(self, address: str) -> int:
+        """How many registrations from `address` no consent has used yet."""
+        return await self._db.read(
+            lambda db: db.execute(
+                "SELECT COUNT(*) FROM oauth_clients WHERE address = ? AND used_at IS NULL",
+                (address,),
+            ).fetchone()[0]
+        )
+
+    async def rekey_client(self, client_id: str, secret_enc: str) -> None:
+        """Replace a client's encrypted secret."""
+        await self._db.write(
+            lambda db: db.execute(
+                "UPDATE oauth_clients SET secret_enc = ? WHERE client_id = ?",
+                (secret_enc, client_id),
+            )
         )
 
     # pending consents ---------------------------------------------------------------------
@@ -191,12 +179,24 @@ class OAuthStore:
                     code.expires_at,
                 ),
             )
+            db.execute(
+                "UPDATE oauth_clients SET used_at = ? WHERE client_id = ? AND used_at IS NULL",
+                (grant.created_at, grant.client_id),
+            )
 
         await self._db.write(add)
 
     async def grant(self, grant_id: str) -> Grant | None:
         """A grant (with its encrypted key), or None once revoked or purged."""
         return await self._db.read(lambda db: _grant(db, grant_id))
+
+    async def rekey_grant(self, grant_id: str, key_enc: str) -> None:
+        """Replace a grant's encrypted key."""
+        await self._db.write(
+            lambda db: db.execute(
+                "UPDATE oauth_grants SET key_enc = ? WHERE id = ?", (key_enc, grant_id)
+            )
+        )
 
     async def code(self, code_hash: str) -> Code | None:
         """A code by its hash, used or not."""
@@ -294,32 +294,41 @@ class OAuthStore:
         await self._db.write(revoke)
 
     async def purge(self, now: float) -> None:
-        """Drop what can no longer be used (see `_purge`)."""
-        await self._db.write(lambda db: _purge(db, now))
+        """Drop what can no longer be used (see `purge`) and give the space back."""
+        if await self._db.write(lambda db: purge(db, now)):
+            await self._db.read(give_back_space)
 
+    async def forget_secrets(self) -> None:
+        """Forget every grant, code, token, pending consent and client secret."""
 
-def _purge(db: sqlite3.Connection, now: float) -> None:
-    """Drop expired consents, codes and tokens, grants left with neither a live refresh token nor
-    an unused code (their keys go with them), and client registrations idle for `IDLE_CLIENT_S`
-    with no grant or pending consent (a client that comes back registers again), so registration
-    spam cannot fill the table for good."""
-    db.execute("DELETE FROM oauth_pending WHERE expires_at < ?", (now,))
-    db.execute("DELETE FROM oauth_codes WHERE expires_at < ?", (now,))
-    db.execute("DELETE FROM oauth_tokens WHERE expires_at < ?", (now,))
-    db.execute(
-        "DELETE FROM oauth_grants WHERE"
-        " NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.grant_id = oauth_grants.id"
-        "  AND t.kind = 'refresh' AND t.rotated_at IS NULL)"
-        " AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.grant_id = oauth_grants.id"
-        "  AND c.used_at IS NULL)"
-    )
-    db.execute("DELETE FROM oauth_tokens WHERE grant_id NOT IN (SELECT id FROM oauth_grants)")
-    db.execute(
-        "DELETE FROM oauth_clients WHERE created_at < ?"
-        " AND client_id NOT IN (SELECT client_id FROM oauth_grants)"
-        " AND client_id NOT IN (SELECT client_id FROM oauth_pending)",
-        (now - IDLE_CLIENT_S,),
-    )
+        def forget(db: sqlite3.Connection) -> None:
+            for table in ("oauth_tokens", "oauth_codes", "oauth_grants", "oauth_pending"):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM oauth_clients WHERE secret_enc IS NOT NULL")
+
+        await self._db.write(forget)
+        await self._db.read(give_back_space)
+
+    # settings -----------------------------------------------------------------------------
+
+    async def setting(self, name: str) -> str | None:
+        """A value the authorization server keeps about itself."""
+        row = await self._db.read(
+            lambda db: db.execute(
+                "SELECT value FROM oauth_settings WHERE name = ?", (name,)
+            ).fetchone()
+        )
+        return row["value"] if row else None
+
+    async def save_setting(self, name: str, value: str) -> None:
+        """Insert or replace one setting."""
+        await self._db.write(
+            lambda db: db.execute(
+                "INSERT INTO oauth_settings (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+        )
 
 
 def _live_pending(db: sqlite3.Connection, id_hash: str, now: float) -> sqlite3.Row | None:
