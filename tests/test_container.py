@@ -18,7 +18,6 @@ import yaml
 from container import ROOT, stages
 from e2e import SERVER_SECRET, free_port, loopback_sandbox, wait_for_port
 
-
 IMAGE = stages()[-1]
 REPLICAS = ("optimise-1", "optimise-2")
 
