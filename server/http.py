@@ -7,8 +7,10 @@ OAuth mode every caller brings their own key through the consent page, so any ad
 the OAuth endpoints are rate limited, every response refuses framing, and the Host header must name
 the public URL (or loopback).
 
-The transport is stateless (no MCP session is kept between requests), so replicas behind a load
-balancer need no session affinity; progress still streams within each call. `/healthz` and
+With a shared database (or CEKURA_OPTIMISE_HTTP_STATELESS=1) the transport is stateless (no MCP
+session is kept between requests), so replicas behind a load balancer need no session affinity;
+progress still streams within each call, and a paused call's sealed state opens on any replica.
+One process on SQLite keeps sessions, so a question can also reach a person mid-call. `/healthz` and
 `/readyz` answer before auth and the Host check (`server.health`), and every request gets an id
 for the logs (`server.request_ids`). SIGTERM or SIGINT stops the server gracefully: it stops
 accepting, gives calls in flight SHUTDOWN_GRACE_S to finish, then cancels them, which abandons an
@@ -94,12 +96,13 @@ def http_app(
     token: str | None,
     oauth: OAuthServer | None = None,
     checks: Sequence[Check] = (),
+    stateless: bool = False,
 ) -> Any:
-    """The stateless streamable-HTTP ASGI app at /mcp, wrapped in bearer auth when `token` is set;
+    """The streamable-HTTP ASGI app at /mcp (without sessions when `stateless`), wrapped in bearer auth when `token` is set;
     with `oauth` (the app must have been built with it) the OAuth endpoints and consent page too.
     Health probes run `checks`; every request gets an id."""
     if oauth is not None:
-        app = _oauth_app(mcp, host=host, token=token, oauth=oauth)
+        app = _oauth_app(mcp, host=host, token=token, oauth=oauth, stateless=stateless)
     elif not is_loopback(host) and not token:
         raise SettingsError(
             f"Refusing to serve on {host} without a bearer token: set CEKURA_OPTIMISE_HTTP_TOKEN "
@@ -108,13 +111,15 @@ def http_app(
         )
     else:
         app = mcp.streamable_http_app(
-            host=host, max_request_body_size=MAX_BODY_BYTES, stateless_http=True
+            host=host, max_request_body_size=MAX_BODY_BYTES, stateless_http=stateless
         )
         app = BearerAuth(app, token) if token else app
     return RequestIds(Health(app, checks))
 
 
-def _oauth_app(mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServer) -> Any:
+def _oauth_app(
+    mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServer, stateless: bool
+) -> Any:
     from mcp.server.transport_security import TransportSecuritySettings
 
     from server.oauth.addresses import ClientAddress
@@ -140,7 +145,7 @@ def _oauth_app(mcp: MCPServer, *, host: str, token: str | None, oauth: OAuthServ
         host=host,
         max_request_body_size=MAX_BODY_BYTES,
         transport_security=security,
-        stateless_http=True,
+        stateless_http=stateless,
     )
     app.router.routes.insert(0, metadata_route(oauth.auth_settings()))
     buckets = TokenBuckets(oauth.config.rate_limit_per_minute)
@@ -171,7 +176,9 @@ def serve_http(
         checks.append(oauth.store.check)
     token = settings.http_token.get_secret_value() if settings.http_token else None
     mcp = build_server(settings, runtime, oauth=oauth)
-    app = http_app(mcp, host=host, token=token, oauth=oauth, checks=checks)
+    app = http_app(
+        mcp, host=host, token=token, oauth=oauth, checks=checks, stateless=settings.stateless
+    )
     config = uvicorn.Config(
         app,
         host=host,

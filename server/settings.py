@@ -14,6 +14,7 @@ from tools.ledger import is_database_url
 
 DEFAULT_BASE_URL = "https://api.cekura.ai"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
 class SettingsError(ValueError):
@@ -22,6 +23,16 @@ class SettingsError(ValueError):
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in TRUE_WORDS
+
+
+def _optional_flag(env: Mapping[str, str], name: str) -> bool | None:
+    """A yes/no setting that may be left unset (None: the server decides)."""
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return None
+    if text in TRUE_WORDS or text in FALSE_WORDS:
+        return text in TRUE_WORDS
+    raise SettingsError(f"{name} must be 1 or 0 (or unset), got {text!r}.")
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, whole: bool = False) -> float:
@@ -89,14 +100,15 @@ class Settings(BaseModel):
     tenant_clients: int = 100
     tenant_idle_s: float = 600.0
     database_url: SecretStr | None = None
+    http_stateless: bool | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read CEKURA_API_KEY, CEKURA_BASE_URL, CEKURA_OPTIMISE_STATE_DIR, CEKURA_OPTIMISE_READ_ONLY,
         CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET, CEKURA_OPTIMISE_MIN_FEEDBACK,
         CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S, CEKURA_OPTIMISE_TENANT_CLIENTS,
-        CEKURA_OPTIMISE_TENANT_IDLE_S, CEKURA_OPTIMISE_ALLOW_HTTP and CEKURA_OPTIMISE_DATABASE_URL;
-        `overrides` (flags) win."""
+        CEKURA_OPTIMISE_TENANT_IDLE_S, CEKURA_OPTIMISE_ALLOW_HTTP, CEKURA_OPTIMISE_DATABASE_URL and
+        CEKURA_OPTIMISE_HTTP_STATELESS; `overrides` (flags) win."""
         env = os.environ if env is None else env
         budget = _number(env, "CEKURA_OPTIMISE_EVAL_BUDGET", 100, whole=True)
         min_feedback = _number(env, "CEKURA_OPTIMISE_MIN_FEEDBACK", 6, whole=True)
@@ -117,6 +129,7 @@ class Settings(BaseModel):
             "tenant_clients": tenant_clients,
             "tenant_idle_s": tenant_idle_s,
             "database_url": env.get("CEKURA_OPTIMISE_DATABASE_URL") or None,
+            "http_stateless": _optional_flag(env, "CEKURA_OPTIMISE_HTTP_STATELESS"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         _check_base_url(
@@ -130,6 +143,15 @@ class Settings(BaseModel):
                 "starting with postgresql://; unset it to use the local SQLite file."
             )
         return cls.model_validate(values)
+
+    @property
+    def stateless(self) -> bool:
+        """Serve HTTP without MCP sessions, so replicas need no affinity: the default with a shared
+        database (replicas), since a session lives in one process. With sessions (one process),
+        a question can also be put to a person mid-call on 2025 protocol versions."""
+        if self.http_stateless is not None:
+            return self.http_stateless
+        return self.database_url is not None
 
     def ledger_path(self) -> Path:
         """The ledger file: one per state directory."""

@@ -25,18 +25,22 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 _SALT = b"cekura-optimise oauth v1"
 
 
+REQUEST_STATE = "mcp-request-state"
+
+
 class DecryptError(Exception):
     """A stored ciphertext does not decrypt under this server's secret (changed or altered)."""
 
 
-def _derive(secret: bytes, label: str) -> bytes:
+def derive_key(secret: bytes, label: str) -> bytes:
+    """A 32-byte key for one use (`label`) from a secret."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=label.encode()).derive(
         secret
     )
 
 
 def _fernet(secret: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_derive(secret.encode(), "fernet")))
+    return Fernet(base64.urlsafe_b64encode(derive_key(secret.encode(), "fernet")))
 
 
 class Keyring:
@@ -46,9 +50,14 @@ class Keyring:
     def __init__(self, secret: str, *previous: str) -> None:
         self._fernet = _fernet(secret)
         self._previous = MultiFernet([_fernet(old) for old in previous]) if previous else None
-        self._tenant = _derive(secret.encode(), "tenant-id")
-        self._first_tenant = _derive((previous[-1] if previous else secret).encode(), "tenant-id")
-        self._csrf = _derive(secret.encode(), "consent-csrf")
+        self._tenant = derive_key(secret.encode(), "tenant-id")
+        self._first_tenant = derive_key(
+            (previous[-1] if previous else secret).encode(), "tenant-id"
+        )
+        self._csrf = derive_key(secret.encode(), "consent-csrf")
+        self.request_state_keys = [
+            derive_key(each.encode(), REQUEST_STATE) for each in (secret, *previous)
+        ]
 
     @classmethod
     def from_setting(cls, value: str) -> Keyring:
