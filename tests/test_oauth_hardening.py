@@ -300,7 +300,7 @@ async def test_rotating_the_secret_keeps_everyone_connected(sandbox, tmp_path):
             user = OAuthUser(http, public)
             tokens = await user.sign_in(KEY)
         async with bearer_client(public, tokens["access_token"]) as mcp:
-            before = await mcp.call_tool("lab_status", {"metric_id": 101})
+            before = await mcp.call_tool("optimise_metric", {"metric_id": 101})
     rotating = {**env, "CEKURA_OPTIMISE_SECRET": f"{new},{SERVER_SECRET}"}
     with oauth_server(rotating, tmp_path / "log2") as public:
         async with bearer_client(public, tokens["access_token"]) as mcp:
@@ -311,7 +311,7 @@ async def test_rotating_the_secret_keeps_everyone_connected(sandbox, tmp_path):
             tokens = (await user.refresh(tokens["refresh_token"])).json()
     with oauth_server({**env, "CEKURA_OPTIMISE_SECRET": new}, tmp_path / "log3") as public:
         async with bearer_client(public, tokens["access_token"]) as mcp:
-            after = await mcp.call_tool("lab_status", {"metric_id": 101})
+            after = await mcp.call_tool("optimise_metric", {"metric_id": 101})
         async with httpx.AsyncClient(timeout=30) as http:
             user.http, user.public_url = http, public
             await user.discover()
@@ -319,4 +319,6 @@ async def test_rotating_the_secret_keeps_everyone_connected(sandbox, tmp_path):
     for result in (before, during, after):
         assert not result.is_error, result
     assert refreshed.status_code == 200, refreshed.text  # the client secret was re-encrypted too
-    assert len(list((tmp_path / "tenants").iterdir())) == 1  # one person, one ledger throughout
+    # one person, one tenant throughout: the proposal made before the rotation is still theirs
+    assert after.structured_content["status"] == "no_new_feedback"
+    assert after.structured_content["proposal_id"] == before.structured_content["proposal_id"]
