@@ -145,6 +145,40 @@ async def test_concurrent_calls_start_one_run_and_share_the_proposal(tmp_path):
         assert results["a"].proposal_id == results["b"].proposal_id
 
 
+class _ClaimsLate:
+    """A ledger whose first claim waits until `meanwhile` has run: the interleaving where another
+    call starts and finishes a run between this call's look at the ledger and its claim."""
+
+    def __init__(self, inner, meanwhile) -> None:
+        self._inner, self._meanwhile = inner, meanwhile
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    async def claim_run(self, *args, **kwargs):
+        if self._meanwhile is not None:
+            meanwhile, self._meanwhile = self._meanwhile, None
+            await meanwhile()
+        return await self._inner.claim_run(*args, **kwargs)
+
+
+async def test_a_run_that_finishes_between_the_look_and_the_claim_is_not_started_again(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        first = {}
+
+        async def other_call_runs_to_the_end():
+            first["result"] = await optimise_metric(w.wf, 101)
+
+        late = w.workflow()
+        late.ledger = _ClaimsLate(late.ledger, other_call_runs_to_the_end)
+        second = await optimise_metric(late, 101)
+        assert first["result"].status == "proposed"
+        assert w.state.count("process_feedbacks", metric_id=101) == 1
+        assert second.status == "no_new_feedback"
+        assert second.proposal_id == first["result"].proposal_id
+        assert await w.wf.ledger.inflight_run(101) is None  # the slot was given back
+
+
 @pytest.mark.parametrize("bad", [0, -3, 2**40, True])
 async def test_bad_metric_ids_are_refused_before_any_request(tmp_path, bad):
     async with sandbox_world(tmp_path) as w:

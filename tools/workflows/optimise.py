@@ -81,8 +81,8 @@ async def _run_to_follow(
         counts = lab_counts(used, wf.policy.min_feedback, None)
         if counts.needed:
             return _not_ready(metric.id, counts)
-        previous = await wf.ledger.last_finished_run(metric.id)
-        if previous is not None and previous.fingerprint == labels_fp and previous.result:
+        previous = await _result_on_same_labels(wf, metric.id, labels_fp)
+        if previous is not None:
             return _no_new_feedback(metric.id, previous)
     claim = await wf.ledger.claim_run(
         metric.id,
@@ -93,6 +93,9 @@ async def _run_to_follow(
         now=wf.clock.now(),
     )
     if claim.won:
+        finished = None if force else await _finished_meanwhile(wf, claim.run, labels_fp)
+        if finished is not None:
+            return finished
         return await start_run(wf, claim.run, metric, test_set_ids, report)
     run = await resolve_held_run(wf, claim.run, force)
     if run is None:
@@ -101,6 +104,33 @@ async def _run_to_follow(
             "call again in a minute to follow it."
         )
     return run
+
+
+async def _result_on_same_labels(wf: Workflow, metric_id: int, labels_fp: str) -> RunRow | None:
+    """The newest finished run with a result, if it saw the same labels and metric."""
+    previous = await wf.ledger.last_finished_run(metric_id)
+    if previous is not None and previous.fingerprint == labels_fp and previous.result:
+        return previous
+    return None
+
+
+async def _finished_meanwhile(
+    wf: Workflow, claimed: RunRow, labels_fp: str
+) -> OptimiseResult | None:
+    """A run on the same labels that finished between our look and our claim (another call's,
+    whose slot we then took): give the slot back and answer with its result, so a race never
+    starts a second run."""
+    previous = await _result_on_same_labels(wf, claimed.metric_id, labels_fp)
+    if previous is None or previous.id == claimed.id:
+        return None
+    await wf.ledger.close_run(
+        claimed.id,
+        "abandoned",
+        now=wf.clock.now(),
+        expect=("starting",),
+        note=f"not started: run {previous.id} had just finished on the same labels",
+    )
+    return _no_new_feedback(claimed.metric_id, previous)
 
 
 async def start_run(
