@@ -19,3 +19,18 @@ def loopback():
     """The seeded sandbox served on 127.0.0.1 for the tests of one module."""
     with loopback_sandbox() as server:
         yield server
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """A CLI run's environment: no key, base URL, read-only flag or database from the machine's
+    own, and a fresh state directory."""
+    for name in (
+        "CEKURA_API_KEY",
+        "CEKURA_BASE_URL",
+        "CEKURA_OPTIMISE_READ_ONLY",
+        "CEKURA_OPTIMISE_DATABASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
+    return monkeypatch

@@ -12,14 +12,6 @@ from e2e import API_KEY, ROOT, free_port, loopback_sandbox, wait_for_port
 from server.cli import main
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in ("CEKURA_API_KEY", "CEKURA_BASE_URL", "CEKURA_OPTIMISE_READ_ONLY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
-    return monkeypatch
-
-
 def test_run_json_reports_each_metric_and_exits_0(env, capsys):
     code = main(["run", "--metrics", "101,104", "--sandbox", "--json"])
     out = json.loads(capsys.readouterr().out)

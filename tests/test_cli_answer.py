@@ -21,14 +21,6 @@ WAITING = 3
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in ("CEKURA_API_KEY", "CEKURA_BASE_URL", "CEKURA_OPTIMISE_READ_ONLY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
-    return monkeypatch
-
-
 class Terminal:
     """The CLI in a subprocess whose stdin, stdout and stderr are a pseudo-terminal."""
 

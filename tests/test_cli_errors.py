@@ -66,14 +66,6 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in ("CEKURA_API_KEY", "CEKURA_BASE_URL", "CEKURA_OPTIMISE_READ_ONLY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
-    return monkeypatch
-
-
 @pytest.mark.parametrize(
     ("argv", "environ", "code", "words"),
     [case[1:] for case in CASES],

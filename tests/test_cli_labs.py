@@ -11,14 +11,6 @@ FEEDBACK = "At 00:07 the agent said 'Your confirmation code is' and read it out;
 LABEL = ["label", "--metric", "109", "--call", "3360015", "--expected", "5"]
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in ("CEKURA_API_KEY", "CEKURA_BASE_URL", "CEKURA_OPTIMISE_READ_ONLY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
-    return monkeypatch
-
-
 def test_lab_status_prints_one_line_per_metric(env, capsys):
     assert main(["lab-status", "--metrics", "109,107", "--sandbox"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -3,17 +3,7 @@ turns that off (mirroring include_pending)."""
 
 import json
 
-import pytest
-
 from server.cli import main
-
-
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in ("CEKURA_API_KEY", "CEKURA_BASE_URL", "CEKURA_OPTIMISE_READ_ONLY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
-    return monkeypatch
 
 
 def test_run_apply_puts_the_pending_proposal_through_the_guard(env, capsys):

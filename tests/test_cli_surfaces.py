@@ -26,14 +26,6 @@ MARK = "<<<untrusted data:"
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in ("CEKURA_API_KEY", "CEKURA_BASE_URL", "CEKURA_OPTIMISE_READ_ONLY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CEKURA_OPTIMISE_STATE_DIR", str(tmp_path))
-    return monkeypatch
-
-
-@pytest.fixture
 async def mcp_batch(tmp_path):
     """optimise_metrics(103, 104) as an MCP client gets it: (structured content, text)."""
     runtime = Runtime(Settings(sandbox=True, state_dir=tmp_path))
