@@ -41,6 +41,12 @@ async def test_a_schema_behind_the_code_is_unavailable(store, change):
             db.execute(f"DROP TABLE {table}")
         else:
             column = db.execute(f"PRAGMA table_info({table})").fetchall()[-1][1]
+            for (index,) in db.execute(  # SQLite drops no column an index names
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                " AND sql IS NOT NULL",
+                (table,),
+            ).fetchall():
+                db.execute(f"DROP INDEX {index}")
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     with pytest.raises(LedgerUnavailable, match="schema is not current"):
         await store.check()
