@@ -1,6 +1,6 @@
 """OAuth hardening against the running server: registrations that cannot fill the disk or close
 registration, the redirect-host allow-list, revocation by every kind of client, a foreign
-`resource`, and a changed or rotated server secret."""
+`resource`, and a changed or rotated server secret (on SQLite and on PostgreSQL)."""
 
 import base64
 import stat
@@ -35,6 +35,15 @@ def sandbox():
     state = SandboxState.seeded(optimiser_polls=0, run_reviews_polls=0, api_keys=[KEY])
     with start_background(state) as server:
         yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request) -> dict[str, str]:
+    """The environment that puts the server's state in each backend: the state directory's SQLite
+    file, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return {"CEKURA_OPTIMISE_DATABASE_URL": request.getfixturevalue("pg_database")}
+    return {}
 
 
 def _db_bytes(state_dir) -> int:
@@ -265,9 +274,9 @@ def _start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 async def test_a_changed_secret_refuses_to_start_until_accepted_then_old_tokens_fail(
-    sandbox, tmp_path
+    sandbox, tmp_path, store_env
 ):
-    env = oauth_env(sandbox.url, tmp_path, **FAST)
+    env = oauth_env(sandbox.url, tmp_path, **FAST, **store_env)
     with oauth_server(env, tmp_path / "log") as public:
         async with httpx.AsyncClient(timeout=30) as http:
             tokens = await OAuthUser(http, public).sign_in(KEY)
@@ -292,26 +301,28 @@ async def test_a_changed_secret_refuses_to_start_until_accepted_then_old_tokens_
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
-async def test_rotating_the_secret_keeps_everyone_connected(sandbox, tmp_path):
-    env = oauth_env(sandbox.url, tmp_path, **FAST)
+async def test_rotating_the_secret_keeps_everyone_connected(sandbox, tmp_path, store_env):
+    env = oauth_env(sandbox.url, tmp_path, **FAST, **store_env)
     new = "the-new-secret-" + "7" * 32
     with oauth_server(env, tmp_path / "log") as public:
         async with httpx.AsyncClient(timeout=30) as http:
             user = OAuthUser(http, public)
             tokens = await user.sign_in(KEY)
         async with bearer_client(public, tokens["access_token"]) as mcp:
-            before = await mcp.call_tool("optimise_metric", {"metric_id": 101})
+            before = await mcp.call_tool("optimise_metrics", {"metric_ids": [101]})
+    proposal_id = before.structured_content["metrics"][0]["optimise"]["proposal_id"]
+    mine = {"metric_id": 101, "proposal_id": proposal_id}  # visible only in this person's ledger
     rotating = {**env, "CEKURA_OPTIMISE_SECRET": f"{new},{SERVER_SECRET}"}
     with oauth_server(rotating, tmp_path / "log2") as public:
         async with bearer_client(public, tokens["access_token"]) as mcp:
-            during = await mcp.call_tool("lab_status", {"metric_id": 101})
+            during = await mcp.call_tool("diff_proposal", mine)
         async with httpx.AsyncClient(timeout=30) as http:
             user.http, user.public_url = http, public
             await user.discover()
             tokens = (await user.refresh(tokens["refresh_token"])).json()
     with oauth_server({**env, "CEKURA_OPTIMISE_SECRET": new}, tmp_path / "log3") as public:
         async with bearer_client(public, tokens["access_token"]) as mcp:
-            after = await mcp.call_tool("optimise_metric", {"metric_id": 101})
+            after = await mcp.call_tool("diff_proposal", mine)
         async with httpx.AsyncClient(timeout=30) as http:
             user.http, user.public_url = http, public
             await user.discover()
@@ -319,6 +330,6 @@ async def test_rotating_the_secret_keeps_everyone_connected(sandbox, tmp_path):
     for result in (before, during, after):
         assert not result.is_error, result
     assert refreshed.status_code == 200, refreshed.text  # the client secret was re-encrypted too
-    # one person, one tenant throughout: the proposal made before the rotation is still theirs
-    assert after.structured_content["status"] == "no_new_feedback"
-    assert after.structured_content["proposal_id"] == before.structured_content["proposal_id"]
+    for result in (during, after):  # one person, one ledger throughout: their proposal is theirs
+        assert result.structured_content["status"] == "ok", result
+        assert result.structured_content["proposal_id"] == proposal_id

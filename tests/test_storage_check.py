@@ -40,17 +40,13 @@ async def test_a_schema_behind_the_code_is_unavailable(store, change):
         if change == "table":
             db.execute(f"DROP TABLE {table}")
         else:
-            indexed = {
-                row[0]
-                for (index,) in db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
-                    " AND sql IS NOT NULL",
-                    (table,),
-                )
-                for row in db.execute(f"SELECT name FROM pragma_index_info('{index}')")
-            }
-            columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-            column = next(c for c in reversed(columns) if c not in indexed)
+            column = db.execute(f"PRAGMA table_info({table})").fetchall()[-1][1]
+            for (index,) in db.execute(  # SQLite drops no column an index names
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                " AND sql IS NOT NULL",
+                (table,),
+            ).fetchall():
+                db.execute(f"DROP INDEX {index}")
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     with pytest.raises(LedgerUnavailable, match="schema is not current"):
         await store.check()

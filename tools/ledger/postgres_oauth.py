@@ -12,6 +12,7 @@ from typing import Any
 
 from tools.ledger.oauth import (
     IDLE_CLIENT_S,
+    UNUSED_CLIENT_S,
     Code,
     Grant,
     NewToken,
@@ -38,12 +39,18 @@ class PgOAuthStore:
     # clients --------------------------------------------------------------------------------
 
     async def save_client(
-        self, client_id: str, metadata: dict[str, Any], secret_enc: str | None, now: float
+        self,
+        client_id: str,
+        metadata: dict[str, Any],
+        secret_enc: str | None,
+        now: float,
+        address: str = "",
     ) -> None:
-        row = (client_id, json.dumps(metadata, sort_keys=True), secret_enc, now)
+        """Register a client (its secret already encrypted) from `address`."""
+        row = (client_id, json.dumps(metadata, sort_keys=True), secret_enc, now, address)
         await self._run(
-            "INSERT INTO oauth_clients (client_id, metadata, secret_enc, created_at)"
-            " VALUES (%s, %s, %s, %s)",
+            "INSERT INTO oauth_clients (client_id, metadata, secret_enc, created_at, address)"
+            " VALUES (%s, %s, %s, %s, %s)",
             row,
         )
 
@@ -56,6 +63,21 @@ class PgOAuthStore:
     async def client_count(self) -> int:
         row = await self._one("SELECT COUNT(*) AS n FROM oauth_clients", ())
         return int(row["n"]) if row else 0
+
+    async def unused_clients(self, address: str) -> int:
+        """How many registrations from `address` no consent has used yet."""
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM oauth_clients WHERE address = %s AND used_at IS NULL",
+            (address,),
+        )
+        return int(row["n"]) if row else 0
+
+    async def rekey_client(self, client_id: str, secret_enc: str) -> None:
+        """Replace a client's encrypted secret."""
+        await self._run(
+            "UPDATE oauth_clients SET secret_enc = %s WHERE client_id = %s",
+            (secret_enc, client_id),
+        )
 
     # pending consents ---------------------------------------------------------------------
 
@@ -110,6 +132,10 @@ class PgOAuthStore:
                     code.expires_at,
                 ),
             )
+            await conn.execute(
+                "UPDATE oauth_clients SET used_at = %s WHERE client_id = %s AND used_at IS NULL",
+                (grant.created_at, grant.client_id),
+            )
 
         await self._db.transaction(add)
 
@@ -120,6 +146,10 @@ class PgOAuthStore:
         return Grant(
             row["id"], row["client_id"], row["key_enc"], row["scopes"].split(), row["created_at"]
         )
+
+    async def rekey_grant(self, grant_id: str, key_enc: str) -> None:
+        """Replace a grant's encrypted key."""
+        await self._run("UPDATE oauth_grants SET key_enc = %s WHERE id = %s", (key_enc, grant_id))
 
     async def code(self, code_hash: str) -> Code | None:
         row = await self._one("SELECT * FROM oauth_codes WHERE code_hash = %s", (code_hash,))
@@ -217,13 +247,44 @@ class PgOAuthStore:
                 "DELETE FROM oauth_tokens WHERE grant_id NOT IN (SELECT id FROM oauth_grants)"
             )
             await conn.execute(
-                "DELETE FROM oauth_clients WHERE created_at < %s"
+                "DELETE FROM oauth_clients WHERE"
+                " (created_at < %s OR (used_at IS NULL AND created_at < %s))"
                 " AND client_id NOT IN (SELECT client_id FROM oauth_grants)"
                 " AND client_id NOT IN (SELECT client_id FROM oauth_pending)",
-                (now - IDLE_CLIENT_S,),
+                (now - IDLE_CLIENT_S, now - UNUSED_CLIENT_S),
             )
 
         await self._db.transaction(purge)
+
+    async def forget_secrets(self) -> None:
+        """Forget every grant, code, token, pending consent and client secret."""
+
+        async def forget(conn: Connection) -> None:
+            for statement in (
+                "DELETE FROM oauth_tokens",
+                "DELETE FROM oauth_codes",
+                "DELETE FROM oauth_grants",
+                "DELETE FROM oauth_pending",
+                "DELETE FROM oauth_clients WHERE secret_enc IS NOT NULL",
+            ):
+                await conn.execute(statement)
+
+        await self._db.transaction(forget)
+
+    # settings -----------------------------------------------------------------------------
+
+    async def setting(self, name: str) -> str | None:
+        """A value the authorization server keeps about itself."""
+        row = await self._one("SELECT value FROM oauth_settings WHERE name = %s", (name,))
+        return row["value"] if row else None
+
+    async def save_setting(self, name: str, value: str) -> None:
+        """Insert or replace one setting."""
+        await self._run(
+            "INSERT INTO oauth_settings (name, value) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
     async def _one(self, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
         """The first row of one statement, in its own transaction."""

@@ -87,7 +87,9 @@ CREATE TABLE oauth_clients (
     client_id TEXT PRIMARY KEY,
     metadata TEXT NOT NULL,
     secret_enc TEXT,
-    created_at DOUBLE PRECISION NOT NULL
+    created_at DOUBLE PRECISION NOT NULL,
+    address TEXT NOT NULL DEFAULT '',
+    used_at DOUBLE PRECISION
 );
 CREATE TABLE oauth_pending (
     id_hash TEXT PRIMARY KEY,
@@ -122,8 +124,13 @@ CREATE TABLE oauth_tokens (
     expires_at DOUBLE PRECISION NOT NULL,
     rotated_at DOUBLE PRECISION
 );
+CREATE TABLE oauth_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE INDEX oauth_tokens_by_grant ON oauth_tokens(grant_id);
 CREATE INDEX oauth_codes_by_grant ON oauth_codes(grant_id);
+CREATE INDEX oauth_clients_by_address ON oauth_clients(address, used_at);
 """
 
 # Migration n (1-based) brings the schema from version n-1 to n. Append; never edit a released one.
