@@ -145,6 +145,7 @@ class Runtime:
             eval_budget=self.settings.eval_budget,
             min_feedback=self.settings.min_feedback,
             unknown_start_window_s=self.settings.unknown_start_window_s,
+            write_lease_s=self.settings.write_lease_s,
             **overrides,
         )
         for seconds in reversed(await ledger.recent_run_durations()):

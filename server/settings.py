@@ -99,6 +99,7 @@ class Settings(BaseModel):
     unknown_start_window_s: float = 1800.0
     tenant_clients: int = 100
     tenant_idle_s: float = 600.0
+    write_lease_s: float = 600.0
     database_url: SecretStr | None = None
     http_stateless: bool | None = None
 
@@ -107,8 +108,8 @@ class Settings(BaseModel):
         """Read CEKURA_API_KEY, CEKURA_BASE_URL, CEKURA_OPTIMISE_STATE_DIR, CEKURA_OPTIMISE_READ_ONLY,
         CEKURA_OPTIMISE_HTTP_TOKEN, CEKURA_OPTIMISE_EVAL_BUDGET, CEKURA_OPTIMISE_MIN_FEEDBACK,
         CEKURA_OPTIMISE_UNKNOWN_START_WINDOW_S, CEKURA_OPTIMISE_TENANT_CLIENTS,
-        CEKURA_OPTIMISE_TENANT_IDLE_S, CEKURA_OPTIMISE_ALLOW_HTTP, CEKURA_OPTIMISE_DATABASE_URL and
-        CEKURA_OPTIMISE_HTTP_STATELESS; `overrides` (flags) win."""
+        CEKURA_OPTIMISE_TENANT_IDLE_S, CEKURA_OPTIMISE_WRITE_LEASE_S, CEKURA_OPTIMISE_ALLOW_HTTP,
+        CEKURA_OPTIMISE_DATABASE_URL and CEKURA_OPTIMISE_HTTP_STATELESS; `overrides` (flags) win."""
         env = os.environ if env is None else env
         budget = _number(env, "CEKURA_OPTIMISE_EVAL_BUDGET", 100, whole=True)
         min_feedback = _number(env, "CEKURA_OPTIMISE_MIN_FEEDBACK", 6, whole=True)
@@ -117,6 +118,9 @@ class Settings(BaseModel):
         if tenant_clients < 1:
             raise SettingsError("CEKURA_OPTIMISE_TENANT_CLIENTS must be 1 or more.")
         tenant_idle_s = _number(env, "CEKURA_OPTIMISE_TENANT_IDLE_S", 600)
+        write_lease_s = _number(env, "CEKURA_OPTIMISE_WRITE_LEASE_S", 600)
+        if write_lease_s < 1:
+            raise SettingsError("CEKURA_OPTIMISE_WRITE_LEASE_S must be 1 or more (seconds).")
         values: dict[str, object] = {
             "api_key": env.get("CEKURA_API_KEY") or None,
             "base_url": (env.get("CEKURA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
@@ -128,6 +132,7 @@ class Settings(BaseModel):
             "unknown_start_window_s": window,
             "tenant_clients": tenant_clients,
             "tenant_idle_s": tenant_idle_s,
+            "write_lease_s": write_lease_s,
             "database_url": env.get("CEKURA_OPTIMISE_DATABASE_URL") or None,
             "http_stateless": _optional_flag(env, "CEKURA_OPTIMISE_HTTP_STATELESS"),
         }

@@ -27,8 +27,9 @@ def call_owner(wf: Workflow) -> str:
 
 class WriteHold:
     """The holder's side of a write: `renew()` at each step and progress report, at most every
-    30 s, until the holder settles the row itself; `confirm()` right before a write. Both stop the
-    holder (HoldLost) if another call took the row over meanwhile."""
+    30 s (a quarter of the lease when that is shorter), until the holder settles the row itself;
+    `confirm()` right before a write. Both stop the holder (HoldLost) if another call took the
+    row over meanwhile."""
 
     def __init__(self, wf: Workflow, row: ApplyRow) -> None:
         self._wf = wf
@@ -38,7 +39,8 @@ class WriteHold:
 
     async def renew(self, *, force: bool = False) -> None:
         now = self._wf.clock.now()
-        if self._released or (not force and now - self._renewed_at < RENEW_EVERY_S):
+        every = min(RENEW_EVERY_S, self._wf.policy.write_lease_s / 4)
+        if self._released or (not force and now - self._renewed_at < every):
             return
         if not await self._wf.ledger.renew_apply(self._row.id, self._row.owner, now=now):
             current = await self._wf.ledger.apply(self._row.id)
