@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,17 +78,25 @@ def http_server(env: dict[str, str], *args: str, stderr_path: Path | None = None
         yield url
 
 
+def _server_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "server", "--transport", "http", "--port", str(port)]
+
+
 @contextmanager
 def http_process(
-    env: dict[str, str], *args: str, stderr_path: Path | None = None
+    env: dict[str, str],
+    *args: str,
+    stderr_path: Path | None = None,
+    prefix: Sequence[str] = (),
 ) -> Iterator[tuple[subprocess.Popen, str]]:
-    """`http_server`, yielding the process too (to signal it); terminated at exit if still up."""
+    """`http_server`, yielding the process too (to signal it); terminated at exit if still up.
+    `prefix` runs the server through a command that ends by exec-ing it (same process id)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         log = stderr_path or Path(tmp) / "stderr.log"
         with open(log, "wb") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "server", "--transport", "http", "--port", str(port), *args],
+                [*prefix, *_server_command(port), *args],
                 env=env,
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,45 +68,62 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Cluster:
+    """A throwaway server in a temp dir on a free port: `start()`, `stop()` (it can start again on
+    the same port and data), `remove()`; `url` names its `postgres` database (user `postgres`,
+    trust). Skips the test when the binaries are missing."""
+
+    def __init__(self) -> None:
+        bindir = _binaries()
+        if bindir is None:
+            pytest.skip(SKIP_REASON)
+        prefix, user = _as_server_user()
+        self.home = Path(tempfile.mkdtemp(prefix="cekura-pg-"))
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(self.home, entry.pw_uid, entry.pw_gid)
+        data, self.port = self.home / "data", _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._ctl = [*prefix, str(bindir / "pg_ctl"), "-D", str(data)]
+        initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
+        subprocess.run(
+            [*prefix, *initdb, "-E", "UTF8", "--no-sync"], check=True, capture_output=True
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off"
+            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        log = str(self.home / "server.log")
+        subprocess.run(
+            [*self._ctl, "-l", log, "-o", options, "-w", "start"], check=True, capture_output=True
+        )
+
+    def stop(self, mode: str = "immediate") -> None:
+        subprocess.run([*self._ctl, "-m", mode, "-w", "stop"], capture_output=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """A running `Cluster`, stopped and removed at exit."""
+    cluster = Cluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """The URL of a running throwaway server's `postgres` database (user `postgres`, trust)."""
-    bindir = _binaries()
-    if bindir is None:
-        pytest.skip(SKIP_REASON)
-    prefix, user = _as_server_user()
-    home = Path(tempfile.mkdtemp(prefix="cekura-pg-"))
-    if user is not None:
-        entry = pwd.getpwnam(user)
-        os.chown(home, entry.pw_uid, entry.pw_gid)
-    data, log, port = home / "data", home / "server.log", _free_port()
-    run = {"check": True, "capture_output": True, "text": True}
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        **run,
-    )
-    options = (
-        f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
-        " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-    )
-    ctl = [*prefix, str(bindir / "pg_ctl"), "-D", str(data)]
-    subprocess.run([*ctl, "-l", str(log), "-o", options, "-w", "start"], **run)
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*ctl, "-m", "immediate", "-w", "stop"], capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
+    with throwaway_cluster() as cluster:
+        yield cluster.url
 
 
 def create_database(pg_url: str) -> str:
