@@ -9,19 +9,28 @@ shortened here so the soak exercises it. Those releases are counted on their own
 
     .venv/bin/python -m benchmarks.soak --seconds 60 --workers 4 --seed 7
     .venv/bin/python -m benchmarks.soak --seconds 45 --workers 4 --seeds 7,8,9,10,11
+    .venv/bin/python -m benchmarks.soak --seconds 60 --workers 4 --processes 2 \
+        --database-url postgresql://…   # workers in two processes sharing PostgreSQL
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import os
 import random
 import statistics
 import tempfile
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
 
 import anyio
 
@@ -67,6 +76,7 @@ class Tally:
     starts: list[tuple[int, float, set[str]]] = field(default_factory=list)
     started_at: dict[str, float] = field(default_factory=dict)
     disclosed: dict[int, set[str]] = field(default_factory=dict)
+    cycles_by_process: Counter[int] = field(default_factory=Counter)
 
 
 def true_score(state: SandboxState, metric_id: int) -> tuple[int, int]:
@@ -109,10 +119,57 @@ def relabel(state: SandboxState, metric_id: int, rng: random.Random) -> None:
         row["feedback"] = note.rstrip() if note.endswith(" ") else note + " "
 
 
-async def known_progress_ids(ledger_path: Path, seen: set[str]) -> set[str]:
+class Chaos(Protocol):
+    """What a worker does to the world besides its calls: inject faults, edit feedback notes."""
+
+    def fault(self, fault: Fault) -> None: ...
+
+    def relabel(self, metric_id: int) -> None: ...
+
+
+@dataclass
+class LocalChaos:
+    """Chaos on a sandbox state in this process, drawn with the worker's own random numbers."""
+
+    state: SandboxState
+    rng: random.Random
+
+    def fault(self, fault: Fault) -> None:
+        self.state.faults.add(fault)
+
+    def relabel(self, metric_id: int) -> None:
+        relabel(self.state, metric_id, self.rng)
+
+
+@dataclass
+class WorkerSetup:
+    """Where a worker's calls go: its ledger (a file or a database URL), and Cekura: the
+    in-process sandbox over `state`, or a sandbox served at `url`."""
+
+    ledger: Path | str
+    chaos: Callable[[random.Random], Chaos]
+    state: SandboxState | None = None
+    url: str = "http://sandbox.soak"
+
+    def client(self) -> CekuraClient:
+        transport = sandbox_transport(self.state) if self.state is not None else None
+        return CekuraClient(
+            "soak-key",
+            self.url,
+            transport=transport,
+            backoff_initial_s=0.01,
+            backoff_max_s=0.1,
+            deadline_s=10,
+        )
+
+
+async def known_progress_ids(location: Path | str, seen: set[str]) -> set[str]:
     """The progress ids among `seen` that the ledger learned (read through the ledger)."""
-    ledger = open_ledger(ledger_path)
-    return {pid for pid in seen if await ledger.run_by_progress_id(pid) is not None}
+    ledger = open_ledger(location)
+    try:
+        return {pid for pid in seen if await ledger.run_by_progress_id(pid) is not None}
+    finally:
+        await ledger.aclose()
 
 
 def random_fault(rng: random.Random) -> Fault:
@@ -131,12 +188,12 @@ def random_fault(rng: random.Random) -> Fault:
 
 
 async def cycle(
-    wf: Workflow, state: SandboxState, metric_id: int, rng: random.Random, tally: Tally
+    wf: Workflow, chaos: Chaos, metric_id: int, rng: random.Random, tally: Tally
 ) -> None:
     """Optimise, apply through the guard, and sometimes revert so later cycles have work."""
     started = time.monotonic()
     if rng.random() < 0.8:
-        relabel(state, metric_id, rng)
+        chaos.relabel(metric_id)
     try:
         optimised = await optimise_metric(wf, metric_id, on_questions="skip", max_wait_s=20)
         tally.statuses[f"optimise:{optimised.status}"] += 1
@@ -172,67 +229,109 @@ async def settle_leftovers(wf: Workflow, tally: Tally) -> None:
 
 
 async def worker(
-    name: str,
-    ledger_path: Path,
-    state: SandboxState,
+    name: str, setup: WorkerSetup, deadline: float, max_cycles: int, seed: int, tally: Tally
+) -> None:
+    rng = random.Random(seed)
+    chaos = setup.chaos(rng)
+    fast = PollPolicy(initial_s=0.01, factor=1.5, max_s=0.05, heartbeat_s=15)
+    policy = Policy(
+        poll=fast,
+        run_reviews_poll=fast,
+        verify_timeout_s=20,
+        unknown_start_window_s=UNKNOWN_START_WINDOW_S,
+    )
+    ledger = open_ledger(setup.ledger)
+    try:
+        async with setup.client() as client:
+            wf = Workflow(client=client, ledger=ledger, owner=name, policy=policy)
+            while time.monotonic() < deadline and tally.cycles < max_cycles:
+                if rng.random() < 0.3:
+                    chaos.fault(random_fault(rng))
+                metric_id = rng.choice(METRICS)
+                if rng.random() < CANCEL_SHARE:
+                    with anyio.move_on_after(rng.uniform(0.005, 0.2)) as scope:
+                        await cycle(wf, chaos, metric_id, rng, tally)
+                    tally.cancelled += scope.cancelled_caught
+                else:
+                    await cycle(wf, chaos, metric_id, rng, tally)
+            await settle_leftovers(wf, tally)
+    finally:
+        await ledger.aclose()
+
+
+async def run_workers(
+    setup: WorkerSetup,
+    indices: list[int],
     deadline: float,
     max_cycles: int,
     seed: int,
     tally: Tally,
+    prefix: str = "",
 ) -> None:
-    rng = random.Random(seed)
-    fast = PollPolicy(initial_s=0.01, factor=1.5, max_s=0.05, heartbeat_s=15)
-    async with CekuraClient(
-        "soak-key",
-        "http://sandbox.soak",
-        transport=sandbox_transport(state),
-        backoff_initial_s=0.01,
-        backoff_max_s=0.1,
-        deadline_s=10,
-    ) as client:
-        policy = Policy(
-            poll=fast,
-            run_reviews_poll=fast,
-            verify_timeout_s=20,
-            unknown_start_window_s=UNKNOWN_START_WINDOW_S,
-        )
-        wf = Workflow(client=client, ledger=open_ledger(ledger_path), owner=name, policy=policy)
-        while time.monotonic() < deadline and tally.cycles < max_cycles:
-            if rng.random() < 0.3:
-                state.faults.add(random_fault(rng))
-            metric_id = rng.choice(METRICS)
-            if rng.random() < CANCEL_SHARE:
-                with anyio.move_on_after(rng.uniform(0.005, 0.2)) as scope:
-                    await cycle(wf, state, metric_id, rng, tally)
-                tally.cancelled += scope.cancelled_caught
-            else:
-                await cycle(wf, state, metric_id, rng, tally)
-        await settle_leftovers(wf, tally)
+    """Run the workers numbered `indices` in this process until the deadline."""
+    async with anyio.create_task_group() as tg:
+        for i in indices:
+            name = f"{prefix}worker-{i}"
+            tg.start_soon(worker, name, setup, deadline, max_cycles, seed * 1000 + i, tally)
 
 
-async def soak(seconds: float, workers: int, max_cycles: int, seed: int) -> Tally:
+@contextmanager
+def ledger_location(database_url: str | None) -> Iterator[Path | str]:
+    """A fresh ledger for one soak: a new database on the PostgreSQL server at `database_url`
+    (dropped afterwards), else a SQLite file in a temporary directory."""
+    if database_url is not None:
+        with fresh_database(database_url) as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ledger.sqlite3"
+        open_ledger(path)
+        yield path
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """A new empty database on the server (CREATEDB needed), dropped at exit; its URL."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"soak_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlsplit(server_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(name)))
+
+
+async def soak(
+    seconds: float,
+    workers: int,
+    max_cycles: int,
+    seed: int,
+    *,
+    database_url: str | None = None,
+    processes: int = 1,
+) -> Tally:
+    """One seed's soak; with `processes` above 1 the workers are spread over that many processes
+    (see benchmarks.soak_procs), which share the ledger and a sandbox served on loopback."""
     state = SandboxState.seeded(optimiser_polls=2, run_reviews_polls=1)
     before = {m: true_score(state, m) for m in METRICS}
     tally = Tally()
     watch_starts(state, tally)
-    deadline = time.monotonic() + seconds
-    with tempfile.TemporaryDirectory() as tmp:
-        ledger_path = Path(tmp) / "ledger.sqlite3"
-        open_ledger(ledger_path)
-        async with anyio.create_task_group() as tg:
-            for i in range(workers):
-                tg.start_soon(
-                    worker,
-                    f"worker-{i}",
-                    ledger_path,
-                    state,
-                    deadline,
-                    max_cycles,
-                    seed * 1000 + i,
-                    tally,
-                )
+    with ledger_location(database_url) as location:
+        if processes > 1:
+            from benchmarks.soak_procs import spread
+
+            await spread(state, location, workers, processes, seconds, max_cycles, seed, tally)
+        else:
+            setup = WorkerSetup(location, lambda rng: LocalChaos(state, rng), state=state)
+            deadline = time.monotonic() + seconds
+            await run_workers(setup, list(range(workers)), deadline, max_cycles, seed, tally)
         seen = set().union(*(live for _, _, live in tally.starts))
-        known = await known_progress_ids(ledger_path, seen)
+        known = await known_progress_ids(location, seen)
     tally.duplicates = sum(  # type: ignore[attr-defined]
         any(run in known or now - tally.started_at[run] < UNKNOWN_START_WINDOW_S for run in live)
         for _, now, live in tally.starts
@@ -258,6 +357,11 @@ def report(seed: int, tally: Tally) -> bool:
     silent = tally.regressions  # type: ignore[attr-defined]
     print(f"seed {seed}")
     print(f"cycles                 {tally.cycles}")
+    if len(tally.cycles_by_process) > 1:
+        shares = ", ".join(
+            f"{n} in process {p}" for p, n in sorted(tally.cycles_by_process.items())
+        )
+        print(f"cycles per process     {shares}")
     print(f"faults injected        {tally.faults}")  # type: ignore[attr-defined]
     print(f"calls cancelled midway {tally.cancelled}")
     print(f"duplicate runs started {tally.duplicates}")  # type: ignore[attr-defined]
@@ -312,13 +416,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seeds", type=_seeds, help="run once per seed, e.g. 7,8,9,10,11 (overrides --seed)"
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="spread the workers over this many processes"
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server URL: each seed's ledger is a fresh database made on it (and "
+        "dropped after); default a temporary SQLite file",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show the client's retries")
     args = parser.parse_args(argv)
+    if not 1 <= args.processes <= args.workers:
+        parser.error("--processes must be from 1 to --workers")
     if not args.verbose:
         logging.getLogger("cekura_optimise").setLevel(logging.ERROR)
     rows = []
     for seed in args.seeds or [args.seed]:
-        rows.append((seed, anyio.run(soak, args.seconds, args.workers, args.cycles, seed)))
+        run = functools.partial(
+            soak,
+            args.seconds,
+            args.workers,
+            args.cycles,
+            seed,
+            database_url=args.database_url,
+            processes=args.processes,
+        )
+        rows.append((seed, anyio.run(run)))
     bad = [report(seed, tally) for seed, tally in rows]
     if len(rows) > 1:
         print(summary_table(rows))
