@@ -347,6 +347,13 @@ async def soak(
     return tally
 
 
+def quiet() -> None:
+    """Keep the expected warnings off stderr: the client's retries, and the database driver's
+    notes on connections closed by cancelled calls."""
+    for name in ("cekura_optimise", "psycopg"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
@@ -429,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.processes <= args.workers:
         parser.error("--processes must be from 1 to --workers")
     if not args.verbose:
-        logging.getLogger("cekura_optimise").setLevel(logging.ERROR)
+        quiet()
     rows = []
     for seed in args.seeds or [args.seed]:
         run = functools.partial(

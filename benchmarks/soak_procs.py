@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import random
 import subprocess
@@ -24,7 +23,7 @@ from typing import Any
 import anyio
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from benchmarks.soak import Tally, WorkerSetup, relabel, run_workers
+from benchmarks.soak import Tally, WorkerSetup, quiet, relabel, run_workers
 from sandbox import Fault, SandboxState, start_background
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
     args = parser.parse_args(argv)
-    logging.getLogger("cekura_optimise").setLevel(logging.ERROR)
+    quiet()
     setup = WorkerSetup(os.environ[LEDGER_ENV], PipeChaos, url=args.sandbox_url)
     indices = [int(part) for part in args.workers.split(",")]
     tally = Tally()
