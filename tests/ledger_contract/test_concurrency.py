@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from tools.ledger import LedgerUnavailable
+from tools.ledger.models import WRITING
 
 from .backends import open_backend
 
@@ -149,3 +150,25 @@ async def test_storage_failures_surface_as_ledger_unavailable(backend, where, le
     Path(where).write_bytes(b"this is not a database" * 100)
     with pytest.raises(LedgerUnavailable):
         await ledger.inflight_run(1)
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_claim_is_either_returned_to_its_caller_or_never_made(ledger):
+    """Cancelled at any point, a claim the database committed reaches its caller (which can then
+    release it); a claim the caller never saw would hold the metric for a whole lease."""
+    started = anyio.current_time()
+    await ledger.claim_apply("p0", 999, "o", now=1.0)
+    took = anyio.current_time() - started
+    for step in range(60):
+        metric_id = 1000 + step
+        seen = []
+
+        async def claim(metric_id=metric_id, seen=seen):
+            seen.append(await ledger.claim_apply(f"p{metric_id}", metric_id, "o", now=1.0))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(claim)
+            await anyio.sleep(took * step / 40)  # from at once to well after a claim's usual time
+            tg.cancel_scope.cancel()
+        held = await ledger.applies_with_status(metric_id, WRITING)
+        assert bool(held) == bool(seen), f"cancelled after {took * step / 40:.4f} s"

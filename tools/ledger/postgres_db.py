@@ -31,6 +31,7 @@ T = TypeVar("T")
 Connection = AsyncConnection[dict[str, Any]]
 CONNECT_TIMEOUT_S = 10.0
 CHECK_TIMEOUT_S = 5.0
+TRANSACTION_TIMEOUT_S = 30.0
 POOL_SIZE = 10
 _CONNECTION: dict[str, Any] = {
     "autocommit": True,
@@ -61,7 +62,18 @@ class PgDatabase:
         self._opening = anyio.Lock()
 
     async def transaction(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
-        """`fn` inside one transaction on a pooled connection."""
+        """`fn` inside one transaction on a pooled connection. A caller cancelled meanwhile still
+        gets the outcome (cancelled at its next checkpoint), as with SQLite's worker threads: a
+        claim committed while its COMMIT was in flight must not be lost to its caller, or it
+        would hold the metric for a whole lease. Bounded by TRANSACTION_TIMEOUT_S."""
+        deadline = anyio.current_time() + TRANSACTION_TIMEOUT_S
+        with anyio.CancelScope(shield=True, deadline=deadline):
+            return await self._transaction(fn)
+        raise self.unavailable(
+            TimeoutError(f"no answer from the database within {TRANSACTION_TIMEOUT_S:.0f} s")
+        )
+
+    async def _transaction(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
         try:
             await self._open()
             async with self._pool.connection() as conn:
