@@ -51,8 +51,10 @@ async def run_batch(
     concurrency: int | None = None,
     label: str = "",
     time_factor: float | None = None,
+    database_url: str | None = None,
 ) -> BatchRun:
-    """Time `optimise_metrics(apply=True)` over `n` clones of metric 101 through stdio."""
+    """Time `optimise_metrics(apply=True)` over `n` clones of metric 101 through stdio, with the
+    ledger in SQLite under a temp dir or in the PostgreSQL database `database_url`."""
     factor = time_factor or config.concurrency_time_factor
     config = dataclasses.replace(config, time_factor=factor)
     state = build_state(
@@ -65,7 +67,10 @@ async def run_batch(
     if concurrency is not None:
         args += ["--concurrency", str(concurrency)]
     with start_background(state) as sandbox, tempfile.TemporaryDirectory() as tmp:
-        params = server_params(SERVER, *args, env=server_env(sandbox.url, Path(tmp)))
+        env = server_env(sandbox.url, Path(tmp))
+        if database_url:
+            env["CEKURA_OPTIMISE_DATABASE_URL"] = database_url
+        params = server_params(SERVER, *args, env=env)
         earlier = set(children(SERVER))
         async with Client(params) as client:
             await client.list_tools()
