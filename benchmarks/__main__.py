@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     parser.add_argument("--load", action="store_true", help="same as --only cpu,replicas")
     parser.add_argument(
+        "--profile", type=Path, help="cpu: write the server's cProfile stats to this directory"
+    )
+    parser.add_argument(
         "--database-url",
         help="PostgreSQL server for cpu/replicas (a fresh database is made on it); default: a "
         "throwaway server from the system's binaries",
@@ -78,13 +81,13 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
 
 
 async def _run_load(
-    config: BenchConfig, sections: set[str], database_url: str | None
+    config: BenchConfig, sections: set[str], database_url: str | None, profile: Path | None
 ) -> tuple[list[CpuRun], ThroughputResult | None]:
     cpu: list[CpuRun] = []
     throughput: ThroughputResult | None = None
     if "cpu" in sections:
         progress("server CPU per metric: SQLite, PostgreSQL ...")
-        cpu = await run_server_cpu(config, database_url, lambda r: progress(cpu_table(r)))
+        cpu = await run_server_cpu(config, database_url, lambda r: progress(cpu_table(r)), profile)
     if "replicas" in sections:
         progress("cheap-path calls per second: one replica, two ...")
         throughput = await run_throughput(
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from(args)
     started = time.perf_counter()
     routine, polling, batches, startup = anyio.run(_run, config, sections)
-    cpu, throughput = anyio.run(_run_load, config, sections, args.database_url)
+    cpu, throughput = anyio.run(_run_load, config, sections, args.database_url, args.profile)
     shown = ["***" if "postgres" in a and "@" in a else a for a in (argv or sys.argv[1:])]
     command = " ".join([".venv/bin/python -m benchmarks", *map(shlex.quote, shown)])
     report = full_report(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks.concurrency import BatchRun, run_batch
 from benchmarks.config import BenchConfig
@@ -41,16 +42,24 @@ async def run_server_cpu(
     config: BenchConfig,
     database_url: str | None = None,
     report: Callable[[list[CpuRun]], None] | None = None,
+    profile_dir: Path | None = None,
 ) -> list[CpuRun]:
-    """The batch on SQLite, then on a fresh PostgreSQL database (skipped without a server)."""
+    """The batch on SQLite, then on a fresh PostgreSQL database (skipped without a server);
+    `profile_dir`: the server's cProfile stats of each call go to sqlite.prof and postgres.prof
+    there (profiled runs' CPU figures are inflated by the profiler)."""
     n = config.cpu_metrics
-    runs = [CpuRun("SQLite", await run_batch(config, n, label=f"{n} metrics, SQLite"))]
+    sqlite_profile = profile_dir / "sqlite.prof" if profile_dir else None
+    pg_profile = profile_dir / "postgres.prof" if profile_dir else None
+    batch = await run_batch(config, n, label=f"{n} metrics, SQLite", profile=sqlite_profile)
+    runs = [CpuRun("SQLite", batch)]
     with pg_server(database_url) as (server, why):
         if server is None:
             runs.append(CpuRun("PostgreSQL", None, why))
         else:
             with fresh_database(server) as url:
-                batch = await run_batch(config, n, label=f"{n} metrics, PG", database_url=url)
+                batch = await run_batch(
+                    config, n, label=f"{n} metrics, PG", database_url=url, profile=pg_profile
+                )
             runs.append(CpuRun("PostgreSQL", batch))
     if report:
         report(runs)
