@@ -32,7 +32,7 @@ from benchmarks.report import (
 )
 from benchmarks.report_load import cpu_table, load_targets, throughput_table
 from benchmarks.routine import VariantResult, run_routines
-from benchmarks.server_cpu import CpuRun, run_server_cpu
+from benchmarks.server_cpu import CpuRun, Floor, run_server_cpu
 from benchmarks.startup import StartupResult, run_startup
 from benchmarks.throughput import ThroughputResult, run_throughput
 
@@ -82,8 +82,9 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
 
 async def _run_load(
     config: BenchConfig, sections: set[str], database_url: str | None, profile: Path | None
-) -> tuple[list[CpuRun], ThroughputResult | None]:
+) -> tuple[list[CpuRun], Floor | None, ThroughputResult | None]:
     cpu: list[CpuRun] = []
+    floor: Floor | None = None
     throughput: ThroughputResult | None = None
     if "cpu" in sections:
         progress("server CPU per metric: SQLite, PostgreSQL ...")
@@ -93,11 +94,13 @@ async def _run_load(
         throughput = await run_throughput(
             config, database_url, lambda r: progress(throughput_table(r))
         )
-    return cpu, throughput
+    return cpu, floor, throughput
 
 
-def _load_parts(cpu: list[CpuRun], throughput: ThroughputResult | None) -> list[str]:
-    parts = ["### 5. Server CPU per metric", cpu_table(cpu)] if cpu else []
+def _load_parts(
+    cpu: list[CpuRun], floor: Floor | None, throughput: ThroughputResult | None
+) -> list[str]:
+    parts = ["### 5. Server CPU per metric", cpu_table(cpu, floor)] if cpu else []
     if throughput is not None:
         parts += ["### 6. Replicas: cheap-path calls per second", throughput_table(throughput)]
     return parts
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from(args)
     started = time.perf_counter()
     routine, polling, batches, startup = anyio.run(_run, config, sections)
-    cpu, throughput = anyio.run(_run_load, config, sections, args.database_url, args.profile)
+    cpu, floor, throughput = anyio.run(_run_load, config, sections, args.database_url, args.profile)
     shown = ["***" if "postgres" in a and "@" in a else a for a in (argv or sys.argv[1:])]
     command = " ".join([".venv/bin/python -m benchmarks", *map(shlex.quote, shown)])
     report = full_report(
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         batches,
         startup,
         load_targets(cpu, throughput),
-        _load_parts(cpu, throughput),
+        _load_parts(cpu, floor, throughput),
     )
     print(report)
     if args.markdown:

@@ -4,13 +4,13 @@ second with one and two replicas, each with its target stated as met or missed."
 from __future__ import annotations
 
 from benchmarks.report import Target, _outcomes, _table, _verdict
-from benchmarks.server_cpu import CpuRun
+from benchmarks.server_cpu import CpuRun, Floor
 from benchmarks.throughput import ThroughputResult
 
 CPU_TARGET_MS = 30.0
 
 
-def cpu_table(runs: list[CpuRun]) -> str:
+def cpu_table(runs: list[CpuRun], floor: Floor | None = None) -> str:
     rows = []
     for r in runs:
         b = r.batch
@@ -29,10 +29,16 @@ def cpu_table(runs: list[CpuRun]) -> str:
             ]
         )
     header = ["ledger", "metrics", "server CPU", "CPU per metric", "Cekura requests"]
+    table = _table([*header, "CPU per request", "wall; outcomes"], rows)
+    if floor is not None:
+        table += (
+            f"\n\nFloor: a bare httpx client (one pool, 8 in flight) used "
+            f"**{floor.ms_per_request:.2f} ms** of CPU per metric GET ({floor.requests} GETs, "
+            f"{floor.cpu_s:.2f} s) against the same sandbox."
+        )
     return (
         "`optimise_metrics(apply=True)`; server CPU is the server process's user + system time "
-        "from /proc during the call (not wall time, which a shared machine inflates).\n\n"
-        + _table([*header, "CPU per request", "wall; outcomes"], rows)
+        "from /proc during the call (not wall time, which a shared machine inflates).\n\n" + table
     )
 
 

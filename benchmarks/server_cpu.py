@@ -4,17 +4,27 @@ clones of metric 101, with the ledger in SQLite and in PostgreSQL.
 
 Each run is the concurrency benchmark's batch (`benchmarks.concurrency.run_batch`: fresh sandbox,
 fresh server process, CPU counted from after `tools/list` to the end of the call), once per backend.
+For scale, `benchmarks.httpx_floor` measures what a bare httpx client spends per request on the
+same sandbox: the floor under our CPU per Cekura request.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
+
+from benchmarks.clocks import SimSeconds
 from benchmarks.concurrency import BatchRun, run_batch
 from benchmarks.config import BenchConfig
+from benchmarks.mcp_session import ROOT, child_env
 from benchmarks.pg import fresh_database, pg_server
+from benchmarks.world import build_state, draw_durations
+from sandbox import start_background
 
 
 @dataclass
@@ -38,12 +48,40 @@ class CpuRun:
         return self.batch.server_cpu_s * 1000 / self.batch.requests
 
 
+@dataclass
+class Floor:
+    """CPU a bare httpx client used for `requests` metric GETs."""
+
+    requests: int
+    cpu_s: float
+
+    @property
+    def ms_per_request(self) -> float:
+        return self.cpu_s * 1000 / self.requests
+
+
+def httpx_floor(config: BenchConfig) -> Floor:
+    """Run `benchmarks.httpx_floor` against a one-metric sandbox with the usual latency."""
+    state = build_state(config, draw_durations(config, 1, fixed=True), SimSeconds(1.0))
+    n = config.floor_requests
+    with start_background(state) as sandbox:
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.httpx_floor", sandbox.url, str(n)],
+            env=child_env({}),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return Floor(n, float(out.stdout.strip()))
+
+
 async def run_server_cpu(
     config: BenchConfig,
     database_url: str | None = None,
-    report: Callable[[list[CpuRun]], None] | None = None,
+    report: Callable[[list[CpuRun], Floor], None] | None = None,
     profile_dir: Path | None = None,
-) -> list[CpuRun]:
+) -> tuple[list[CpuRun], Floor]:
     """The batch on SQLite, then on a fresh PostgreSQL database (skipped without a server);
     `profile_dir`: the server's cProfile stats of each call go to sqlite.prof and postgres.prof
     there (profiled runs' CPU figures are inflated by the profiler)."""
@@ -61,6 +99,7 @@ async def run_server_cpu(
                     config, n, label=f"{n} metrics, PG", database_url=url, profile=pg_profile
                 )
             runs.append(CpuRun("PostgreSQL", batch))
+    floor = await anyio.to_thread.run_sync(httpx_floor, config)
     if report:
-        report(runs)
-    return runs
+        report(runs, floor)
+    return runs, floor

@@ -21,17 +21,19 @@ TINY = BenchConfig.quick_run(
     throughput_clients=2,
     throughput_seconds=0.5,
     throughput_metrics=2,
+    floor_requests=20,
 )
 
 
 async def test_server_cpu_per_metric_runs_on_sqlite_and_postgres(pg_url):
-    runs = await run_server_cpu(TINY, pg_url)
+    runs, floor = await run_server_cpu(TINY, pg_url)
     assert [r.backend for r in runs] == ["SQLite", "PostgreSQL"]
     for run in runs:
         assert run.batch is not None, run.skipped
         assert dict(run.batch.statuses) == {"applied": 2}
         assert run.batch.requests > 0
         assert run.ms_per_metric is not None and run.ms_per_metric > 0
+    assert floor.requests == TINY.floor_requests and floor.cpu_s > 0
 
 
 async def test_cheap_path_throughput_runs_with_one_and_two_replicas(pg_url):
