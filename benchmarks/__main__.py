@@ -80,15 +80,18 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
     return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
 
 
-async def _run_load(
+async def run_load(
     config: BenchConfig, sections: set[str], database_url: str | None, profile: Path | None
 ) -> tuple[list[CpuRun], Floor | None, ThroughputResult | None]:
+    """The server-load sections that `sections` names, printing each table as it is done."""
     cpu: list[CpuRun] = []
     floor: Floor | None = None
     throughput: ThroughputResult | None = None
     if "cpu" in sections:
         progress("server CPU per metric: SQLite, PostgreSQL ...")
-        cpu = await run_server_cpu(config, database_url, lambda r: progress(cpu_table(r)), profile)
+        cpu, floor = await run_server_cpu(
+            config, database_url, lambda r, f: progress(cpu_table(r, f)), profile
+        )
     if "replicas" in sections:
         progress("cheap-path calls per second: one replica, two ...")
         throughput = await run_throughput(
@@ -97,9 +100,10 @@ async def _run_load(
     return cpu, floor, throughput
 
 
-def _load_parts(
+def load_parts(
     cpu: list[CpuRun], floor: Floor | None, throughput: ThroughputResult | None
 ) -> list[str]:
+    """The server-load sections of the report, titled."""
     parts = ["### 5. Server CPU per metric", cpu_table(cpu, floor)] if cpu else []
     if throughput is not None:
         parts += ["### 6. Replicas: cheap-path calls per second", throughput_table(throughput)]
@@ -138,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from(args)
     started = time.perf_counter()
     routine, polling, batches, startup = anyio.run(_run, config, sections)
-    cpu, floor, throughput = anyio.run(_run_load, config, sections, args.database_url, args.profile)
+    cpu, floor, throughput = anyio.run(run_load, config, sections, args.database_url, args.profile)
     shown = ["***" if "postgres" in a and "@" in a else a for a in (argv or sys.argv[1:])]
     command = " ".join([".venv/bin/python -m benchmarks", *map(shlex.quote, shown)])
     report = full_report(
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         batches,
         startup,
         load_targets(cpu, throughput),
-        _load_parts(cpu, floor, throughput),
+        load_parts(cpu, floor, throughput),
     )
     print(report)
     if args.markdown:
