@@ -86,6 +86,8 @@ async def run_server_cpu(
     `profile_dir`: the server's cProfile stats of each call go to sqlite.prof and postgres.prof
     there (profiled runs' CPU figures are inflated by the profiler)."""
     n = config.cpu_metrics
+    if profile_dir:
+        profile_dir.mkdir(parents=True, exist_ok=True)
     sqlite_profile = profile_dir / "sqlite.prof" if profile_dir else None
     pg_profile = profile_dir / "postgres.prof" if profile_dir else None
     batch = await run_batch(config, n, label=f"{n} metrics, SQLite", profile=sqlite_profile)
