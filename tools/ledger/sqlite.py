@@ -141,7 +141,7 @@ class SqliteLedger(SqliteWrites):
             )
 
     async def aclose(self) -> None:
-        """Nothing to release: a connection kept by a worker thread closes with the thread."""
+        """Nothing to release: every operation opens and closes its own connection."""
 
     def _visible(self, alias: str = "runs") -> tuple[str, tuple[str, str]]:
         """The condition (and its parameters) for runs this tenant started or joined."""

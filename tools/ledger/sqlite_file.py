@@ -1,11 +1,6 @@
 """One SQLite file shared by processes: WAL, a generous busy timeout, short transactions, each run
 on a worker thread so a locked database never blocks the event loop.
 
-Each thread keeps its connection between operations (opening one costs about ten times the
-typical operation), and opens a new one whenever the file on disk is no longer the one it opened
-(removed, replaced or rewritten: its inode, size or modification time changed) or an operation
-failed, so those cases behave as with a fresh connection per operation.
-
 The ledger and the OAuth store both sit on this; it is the one place that names `sqlite3`'s
 errors, turning them into `LedgerUnavailable`. `check` is the readiness probe: the file opens
 (without being created) and holds every table, column and index the current schema makes.
@@ -16,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -38,7 +32,6 @@ class SqliteFile:
 
     def __init__(self, path: Path | str, schema: str) -> None:
         self.path = Path(path)
-        self._kept = threading.local()
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             needed = ".".join(map(str, MIN_SQLITE))
             raise LedgerUnavailable(
@@ -76,26 +69,14 @@ class SqliteFile:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection (autocommit, rows as sqlite3.Row): the one kept from its last
-        operation while the file is unchanged since, else a new one; closed if `fn` fails."""
-        kept: tuple[sqlite3.Connection, _Stamp] | None = getattr(self._kept, "db", None)
-        self._kept.db = None
-        if kept is not None and kept[1] != _stamp(self.path):
-            kept[0].close()
-            kept = None
-        db = kept[0] if kept is not None else self._open()
-        try:
-            yield db
-        except BaseException:
-            db.close()
-            raise
-        self._kept.db = (db, _stamp(self.path))
-
-    def _open(self) -> sqlite3.Connection:
+        """A connection (autocommit, rows as sqlite3.Row), closed afterwards."""
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        return db
+        try:
+            yield db
+        finally:
+            db.close()
 
     def read_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` on a fresh connection, on this thread (for start-up work outside any event loop)."""
@@ -142,19 +123,6 @@ class SqliteFile:
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` inside one IMMEDIATE transaction, on a worker thread."""
         return await anyio.to_thread.run_sync(self.write_now, fn)
-
-
-_Stamp = tuple[int, int, int, int] | None
-
-
-def _stamp(path: Path) -> _Stamp:
-    """What identifies the file's current state on disk: device, inode, size, modification time
-    (None when it is missing)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _shape(db: sqlite3.Connection) -> set[tuple[str, str]]:

@@ -53,7 +53,7 @@ class OAuthStore:
         await self._db.check()
 
     async def aclose(self) -> None:
-        """Nothing to release: a connection kept by a worker thread closes with the thread."""
+        """Nothing to release: every operation opens and closes its own connection."""
 
     # clients --------------------------------------------------------------------------------
 
