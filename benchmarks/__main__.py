@@ -1,6 +1,6 @@
 """`python -m benchmarks`: run every benchmark against the sandbox and print the tables.
 
-    .venv/bin/python -m benchmarks                 # the full run (7-8 minutes on 2 cores)
+    .venv/bin/python -m benchmarks                 # the full run (8-10 minutes on 2 cores)
     .venv/bin/python -m benchmarks --quick         # a smoke run (under 2 minutes)
     .venv/bin/python -m benchmarks --only polling,startup --markdown out.md
     .venv/bin/python -m benchmarks --load          # only server CPU and replica throughput

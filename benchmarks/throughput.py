@@ -97,8 +97,7 @@ def replicas(count: int, env: dict[str, str]) -> Iterator[list[tuple[subprocess.
     """`count` HTTP servers on free loopback ports (stderr discarded); (process, /mcp URL) each."""
     with ExitStack() as stack:
         started = []
-        for _ in range(count):
-            port = _free_port()
+        for port in [_free_port() for _ in range(count)]:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "server", "--transport", "http", "--port", str(port)],
                 env=child_env(env),
@@ -108,10 +107,10 @@ def replicas(count: int, env: dict[str, str]) -> Iterator[list[tuple[subprocess.
             )
             stack.callback(proc.wait, 15)
             stack.callback(proc.terminate)
-            started.append((proc, f"http://127.0.0.1:{port}/mcp"))
-        for proc, url in started:
-            _wait_for_port(int(url.rsplit(":", 1)[1].split("/")[0]), proc)
-        yield started
+            started.append((proc, port))
+        for proc, port in started:
+            _wait_for_port(port, proc)
+        yield [(proc, f"http://127.0.0.1:{port}/mcp") for proc, port in started]
 
 
 async def _seed(env: dict[str, str], ids: list[int], config: BenchConfig) -> None:
@@ -126,11 +125,15 @@ async def _seed(env: dict[str, str], ids: list[int], config: BenchConfig) -> Non
         raise RuntimeError(f"seeding the ledger gave {counts}, not {len(ids)} proposed")
 
 
-async def _client_loop(url: str, ids: list[int], stop_at: list[float], run: LoadRun) -> None:
-    """Call the cheap path over and over until `stop_at[0]`, counting only calls after warm-up."""
+async def _client_loop(
+    url: str, ids: list[int], stop_at: list[float], warm: list[int], run: LoadRun
+) -> None:
+    """Warm up (then count itself in `warm`), then call the cheap path over and over until
+    `stop_at[0]`, recording each call in `run`."""
     async with Client(streamable_http_client(url)) as client:
         for i in range(WARM_UP_CALLS):
             await client.call_tool("optimise_metric", {"metric_id": ids[i % len(ids)]})
+        warm[0] += 1
         i = 0
         while time.perf_counter() < stop_at[0]:
             started = time.perf_counter()
@@ -141,16 +144,18 @@ async def _client_loop(url: str, ids: list[int], stop_at: list[float], run: Load
             i += 1
 
 
-async def _load(servers: list[tuple[subprocess.Popen, str]], ids, config: BenchConfig) -> LoadRun:
+async def _load(
+    servers: list[tuple[subprocess.Popen, str]], ids: list[int], config: BenchConfig
+) -> LoadRun:
     """`throughput_clients` clients round-robin over the replicas for `throughput_seconds`."""
     run = LoadRun(len(servers), 0, 0.0)
-    stop_at = [float("inf")]
+    stop_at, warm = [float("inf")], [0]
     pids = [proc.pid for proc, _url in servers]
     async with anyio.create_task_group() as tg:
         for i in range(config.throughput_clients):
             url = servers[i % len(servers)][1]
-            tg.start_soon(_client_loop, url, ids[i:] + ids[:i], stop_at, run)
-        while len(run.latencies_s) < config.throughput_clients:  # every client past warm-up
+            tg.start_soon(_client_loop, url, ids[i:] + ids[:i], stop_at, warm, run)
+        while warm[0] < config.throughput_clients:
             await anyio.sleep(0.01)
         run.latencies_s.clear()
         run.statuses.clear()
