@@ -10,6 +10,8 @@ bound lifted to the batch size (what a proposed change would give).
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import tempfile
 import time
 from collections import Counter
@@ -44,6 +46,13 @@ class BatchRun:
     time_factor: float
 
 
+def _signal(pids: list[int], signum: int, profile: Path | None) -> None:
+    """Start or stop the server's profiler (only when profiling)."""
+    if profile is not None:
+        for pid in pids:
+            os.kill(pid, signum)
+
+
 async def run_batch(
     config: BenchConfig,
     n: int,
@@ -51,8 +60,12 @@ async def run_batch(
     concurrency: int | None = None,
     label: str = "",
     time_factor: float | None = None,
+    database_url: str | None = None,
+    profile: Path | None = None,
 ) -> BatchRun:
-    """Time `optimise_metrics(apply=True)` over `n` clones of metric 101 through stdio."""
+    """Time `optimise_metrics(apply=True)` over `n` clones of metric 101 through stdio, with the
+    ledger in SQLite under a temp dir or in the PostgreSQL database `database_url`; `profile`:
+    the server's cProfile stats of the call go to that file."""
     factor = time_factor or config.concurrency_time_factor
     config = dataclasses.replace(config, time_factor=factor)
     state = build_state(
@@ -64,19 +77,26 @@ async def run_batch(
     args = ["--time-factor", str(config.time_factor)]
     if concurrency is not None:
         args += ["--concurrency", str(concurrency)]
+    if profile is not None:
+        args += ["--profile", str(profile.resolve())]
     with start_background(state) as sandbox, tempfile.TemporaryDirectory() as tmp:
-        params = server_params(SERVER, *args, env=server_env(sandbox.url, Path(tmp)))
+        env = server_env(sandbox.url, Path(tmp))
+        if database_url:
+            env["CEKURA_OPTIMISE_DATABASE_URL"] = database_url
+        params = server_params(SERVER, *args, env=env)
         earlier = set(children(SERVER))
         async with Client(params) as client:
             await client.list_tools()
             pids = [pid for pid in children(SERVER) if pid not in earlier]
             cpu_before = sum(cpu_seconds(pid) or 0.0 for pid in pids)
             model = ModelSide(client)
+            _signal(pids, signal.SIGUSR1, profile)
             started = time.perf_counter()
             result = await model.call(
                 "optimise_metrics", {"metric_ids": metric_ids(n), "apply": True}
             )
             wall = time.perf_counter() - started
+            _signal(pids, signal.SIGUSR2, profile)
             rss = max((peak_rss_mb(pid) or 0.0 for pid in pids), default=None)
             cpu = sum(cpu_seconds(pid) or 0.0 for pid in pids) - cpu_before
     counts = (result.structured_content or {}).get("counts") or {"error": 1}

@@ -16,6 +16,9 @@ class BenchConfig:
     `long_transcripts` (N, k): one more routine comparison over N metrics whose Lab transcripts
     are repeated k times, as long as real calls (None: skip it). `rerun_size`: one more, read-only
     over that many metrics, timing a second run after the first left the labels unchanged.
+    `cpu_metrics`: the batch size whose server CPU is divided per metric; `floor_requests`: how
+    many GETs the bare-httpx floor makes. The throughput benchmark
+    runs `throughput_clients` clients for `throughput_seconds` over `throughput_metrics` metrics.
     """
 
     time_factor: float = 0.01
@@ -33,6 +36,11 @@ class BenchConfig:
     concurrency_time_factor: float = 0.02
     polling_runs: int = 200
     startup_repeats: int = 11
+    cpu_metrics: int = 50
+    floor_requests: int = 1000
+    throughput_clients: int = 8
+    throughput_seconds: float = 15.0
+    throughput_metrics: int = 10
     quick: bool = False
 
     @classmethod
@@ -47,6 +55,11 @@ class BenchConfig:
             concurrency_time_factor=0.01,
             polling_runs=60,
             startup_repeats=3,
+            cpu_metrics=6,
+            floor_requests=100,
+            throughput_clients=4,
+            throughput_seconds=3.0,
+            throughput_metrics=4,
             quick=True,
         )
         return replace(base, **changes)  # type: ignore[arg-type]

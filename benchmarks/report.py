@@ -278,14 +278,16 @@ def full_report(
     polling: list[PollStats],
     batches: list[BatchRun],
     startup: StartupResult | None,
+    more_targets: list[Target] | None = None,
+    more_parts: list[str] | None = None,
 ) -> str:
-    """Everything as one Markdown document."""
+    """Everything as one Markdown document (`more_parts`: further sections, already titled)."""
     parts = [
         "## Benchmarks",
         f"Command: `{command}` (took {elapsed_s / 60:.1f} min). Machine: {machine()}.",
         f"Settings: {settings(config)}",
         "### Targets",
-        targets_table(targets(routine, polling, batches, startup)),
+        targets_table(targets(routine, polling, batches, startup) + (more_targets or [])),
     ]
     if routine:
         parts += [
@@ -300,6 +302,7 @@ def full_report(
         parts += ["### 3. Concurrency", concurrency_table(batches, config)]
     if startup is not None:
         parts += ["### 4. Start-up", startup_table(startup)]
+    parts += more_parts or []
     return "\n\n".join(parts) + "\n"
 
 
