@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from tools.untrusted import unmark
 
+R = TypeVar("R", bound=BaseModel)
 READ_ONLY = "read-only mode (--read-only or CEKURA_OPTIMISE_READ_ONLY)"
 
 _REWRITES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = tuple(
@@ -44,6 +48,16 @@ _REWRITES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
             "Check --question against the ids `cekura-optimise run` shows for the metric.",
         ),
         (r"The expected value must be", "--expected must be"),
+        (
+            r"review_results\(metric_id=(\d+)\), then label_call for each call",
+            r"find the metric's likely-wrong calls (the review_results tool in Claude), then "
+            r"cekura-optimise label --metric \1 --call ID --expected … --feedback … for each",
+        ),
+        (r"list_optimiser_schedules\(\)", "cekura-optimise schedules list"),
+        (
+            r"schedule_optimiser\(metric_ids=\[\.\.\.\], cron='([^']*)'\)",
+            r"cekura-optimise schedules add --metrics ID,ID --cron '\1'",
+        ),
     )
 )
 
@@ -54,6 +68,14 @@ def for_cli(text: str) -> str:
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
     return text
+
+
+def with_cli_steps(result: R) -> R:
+    """`result` with its `next_steps` (written as tool calls for a model) told as commands."""
+    steps = getattr(result, "next_steps", None)
+    if not steps:
+        return result
+    return result.model_copy(update={"next_steps": [for_cli(step) for step in steps]})
 
 
 def say_error(command: str, message: object) -> None:

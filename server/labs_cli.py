@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from server.settings import Settings
     from tools.context import Workflow
 
-from server.cli_words import for_cli, say_error
+from server.cli_words import for_cli, say_error, with_cli_steps
 from server.cli_workflow import FAILED, with_workflow
 
 USAGE_ERROR = 2
@@ -97,7 +97,7 @@ async def _run(
     from server.report import for_surface
 
     for result in results:
-        result = for_surface(result, "person")
+        result = with_cli_steps(for_surface(result, "person"))
         if args.json:
             print(result.model_dump_json(indent=2))
             continue
@@ -107,4 +107,6 @@ async def _run(
         )
         for warning in getattr(result, "warnings", []):
             print(f"\twarning: {for_cli(warning)}")
+        for step in getattr(result, "next_steps", []):
+            print(f"\tnext: {step}")
     return 0

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from tools.context import Workflow
     from tools.results import ScheduleToolResult
 
-from server.cli_words import for_cli, say_error
+from server.cli_words import for_cli, say_error, with_cli_steps
 from server.cli_workflow import FAILED, with_workflow
 
 USAGE_ERROR = 2
@@ -127,7 +127,7 @@ async def _run(
         return FAILED
     from server.report import for_surface
 
-    result = for_surface(result, "person")
+    result = with_cli_steps(for_surface(result, "person"))
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0
@@ -142,4 +142,6 @@ async def _run(
             )
     for warning in result.warnings:
         print(f"\twarning: {for_cli(warning)}")
+    for step in result.next_steps:
+        print(f"\tnext: {step}")
     return 0

@@ -11,11 +11,13 @@ FEEDBACK = "At 00:07 the agent said 'Your confirmation code is' and read it out;
 LABEL = ["label", "--metric", "109", "--call", "3360015", "--expected", "5"]
 
 
-def test_lab_status_prints_one_line_per_metric(env, capsys):
+def test_lab_status_prints_one_line_per_metric_and_what_to_do_next(env, capsys):
     assert main(["lab-status", "--metrics", "109,107", "--sandbox"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("109\tnot_ready\t") and "label 2 more" in lines[0]
-    assert lines[1].startswith("107\tready\t")
+    metrics = [line for line in lines if not line.startswith("\t")]
+    assert metrics[0].startswith("109\tnot_ready\t") and "label 2 more" in metrics[0]
+    assert metrics[1].startswith("107\tready\t")
+    assert lines[-1] == "\tnext: cekura-optimise run --metrics 107"
 
 
 def test_label_adds_the_call_and_says_where_the_lab_stands(env, capsys):
@@ -57,3 +59,19 @@ def test_a_label_that_is_not_a_verdict_of_the_metric_is_refused(env, capsys):
 def test_labelling_is_refused_in_read_only_mode(env, capsys):
     assert main([*LABEL, "--feedback", FEEDBACK, "--sandbox", "--read-only"]) == 1
     assert "read-only" in capsys.readouterr().err
+
+
+def test_next_steps_are_commands_not_tool_calls(env, capsys):
+    assert main(["lab-status", "--metrics", "105,101", "--sandbox", "--json"]) == 0
+    text, results, decoder = capsys.readouterr().out.strip(), [], json.JSONDecoder()
+    while text:
+        result, end = decoder.raw_decode(text)
+        results.append(result)
+        text = text[end:].strip()
+    steps = [step for result in results for step in result["next_steps"]]
+    assert any(s.startswith("find the metric's likely-wrong calls") for s in steps)
+    assert "cekura-optimise label --metric 105 --call ID" in steps[0]
+    assert steps[1] == "cekura-optimise run --metrics 101"
+    assert not any("(metric_id=" in step for step in steps)
+    assert main(["lab-status", "--metrics", "101", "--sandbox"]) == 0
+    assert "\tnext: cekura-optimise run --metrics 101" in capsys.readouterr().out
