@@ -139,6 +139,8 @@ async def test_optimise_metrics_takes_pending_proposals_newer_than_our_last_run(
         (outcome,) = applied.metrics
         assert outcome.status == "not_applied_regressed"
         assert outcome.apply.evidence.flips.broken == [11101]
+        assert outcome.optimise.flips == outcome.apply.evidence.flips
+        assert outcome.optimise.mcnemar_reading.startswith("2 fixed, 1 broken")
         assert w.state.count("process_feedbacks", metric_id=111) == 0
         assert w.state.metric(111)["pending_optimisation_proposal"] is not None
 

@@ -18,6 +18,15 @@ def ordered(patch: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(patch.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
+def show_evidence(view: ProposalView, evidence: Evidence) -> None:
+    """Put the evidence's scores, flips and McNemar (with its plain reading) on a view."""
+    view.baseline = evidence.baseline
+    view.optimised = evidence.optimised
+    view.flips = evidence.flips
+    view.mcnemar_p = evidence.mcnemar_p
+    view.mcnemar_reading = evidence.mcnemar_reading
+
+
 def proposal_view(
     metric: Metric,
     output: OptimiserOutput | None,
@@ -41,11 +50,7 @@ def proposal_view(
         type_change=type_change,
     )
     if evidence is not None:
-        view.baseline = evidence.baseline
-        view.optimised = evidence.optimised
-        view.flips = evidence.flips
-        view.mcnemar_p = evidence.mcnemar_p
-        view.mcnemar_reading = evidence.mcnemar_reading
+        show_evidence(view, evidence)
     if output is not None:
         view.unauthorized_label_changes = len(output.unauthorized_label_changes)
         view.unresolved_samples = len(output.unresolved_samples)

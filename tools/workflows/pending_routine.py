@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tools.context import Workflow
 from tools.progress import ProgressFn
+from tools.proposals.view import show_evidence
 from tools.results import MetricOutcome, OptimiseResult
 from tools.workflows.apply import apply_if_not_regressed
 from tools.workflows.diff import pending_diff
@@ -37,8 +38,7 @@ async def pending_outcome(
     applied = await apply_if_not_regressed(wf, metric_id, source="pending", progress=progress)
     evidence = applied.evidence
     if evidence is not None:
-        shown.baseline, shown.optimised = evidence.baseline, evidence.optimised
-        shown.flips, shown.mcnemar_p = evidence.flips, evidence.mcnemar_p
+        show_evidence(shown, evidence)
     return MetricOutcome(
         metric_id=metric_id,
         status=applied.status,
