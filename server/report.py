@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from tools.proposals.field_diffs import FieldDiff
 from tools.results import BatchResult, MetricOutcome
 from tools.untrusted import BLOCK_OPEN, unmark
+from tools.workflows.pending import PENDING_PREFIX
 
 Surface = Literal["model", "person"]
 R = TypeVar("R", bound=BaseModel)
@@ -71,13 +72,24 @@ def exit_code(result: BatchResult) -> int:
     return WAITING_ON_A_PERSON if "needs_answers" in statuses else 0
 
 
+def _scored_on(outcome: MetricOutcome) -> str:
+    """Which rows a proposal's scores are on: the optimiser's own sample, or, for a pending
+    proposal from Cekura's schedule that went through our guard, the whole Lab we scored
+    without saving."""
+    proposal_id = outcome.optimise.proposal_id if outcome.optimise else None
+    judged = outcome.apply is not None and outcome.apply.evidence is not None
+    if judged and proposal_id and proposal_id.startswith(PENDING_PREFIX):
+        return "whole Lab, scored without saving,"
+    return "optimiser's sample"
+
+
 def outcome_details(outcome: MetricOutcome) -> list[str]:
     """The lines under a metric's summary: scores, flips, refusal reasons, questions, warnings."""
     lines: list[str] = []
     opt = outcome.optimise
     if opt is not None and opt.baseline and opt.optimised:
         lines.append(
-            f"optimiser's sample {opt.baseline.correct}/{opt.baseline.total} → "
+            f"{_scored_on(outcome)} {opt.baseline.correct}/{opt.baseline.total} → "
             f"{opt.optimised.correct}/{opt.optimised.total}; {opt.mcnemar_reading}; fixed "
             f"{opt.flips.fixed or '-'}, broken {opt.flips.broken or '-'}"
         )

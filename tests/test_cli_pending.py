@@ -25,3 +25,12 @@ def test_run_apply_no_pending_optimises_instead(env, capsys):
     assert outcome["status"] == "applied"
     assert outcome["apply"]["proposal_id"].startswith("prop_")
     assert outcome["apply"]["verified"]["correct"] == 6
+
+
+def test_the_lines_say_which_rows_each_score_is_on(env, capsys):
+    assert main(["run", "--metrics", "101,111", "--sandbox", "--apply"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    ours = lines[lines.index(next(line for line in lines if line.startswith("101\t"))) + 1]
+    pending = lines[lines.index(next(line for line in lines if line.startswith("111\t"))) + 1]
+    assert ours.startswith("\toptimiser's sample 2/4 → 4/4")
+    assert pending.startswith("\twhole Lab, scored without saving, 4/6 → 5/6; 2 fixed, 1 broken")
