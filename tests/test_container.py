@@ -96,16 +96,21 @@ def test_every_variable_compose_and_the_image_set_is_one_the_server_reads():
 
 
 def _as_image_user() -> list[str]:
-    """The prefix that runs a command as an unprivileged user (we may be root here)."""
+    """The prefix that runs a command as an unprivileged user (we may be root here). In the image
+    the code is world-readable; a checkout may sit in a private directory (a CI clone in a 0700
+    temp dir), so then the user may also read and search any directory, and still write nothing
+    it does not own."""
     if os.geteuid() != 0:
         return []
-    prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
-    probe = subprocess.run(
-        [*prefix, sys.executable, "-c", "import server.http"], cwd="/", capture_output=True
-    )
-    if probe.returncode != 0:
-        pytest.skip("user nobody cannot read this checkout; clone it under a world-readable path")
-    return prefix
+    user = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    read_any = ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+    for prefix in ([*user, "--"], [*user, *read_any, "--"]):
+        probe = subprocess.run(
+            [*prefix, sys.executable, "-c", "import server.http"], cwd="/", capture_output=True
+        )
+        if probe.returncode == 0:
+            return prefix
+    pytest.skip("user nobody cannot read this checkout; clone it under a world-readable path")
 
 
 def test_the_image_command_runs_as_non_root_and_answers_its_probes(tmp_path):
