@@ -34,6 +34,7 @@ MIN_SECRET = 6  # shorter values would mask ordinary words
 _PATTERNS = (
     (re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+"), rf"\g<1>{MASK}"),
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(@)"), rf"\g<1>{MASK}\g<2>"),
+    (re.compile(r"(?i)(\bpassword=)[^&\s\"',;]+"), rf"\g<1>{MASK}"),
 )
 
 

@@ -79,6 +79,16 @@ def test_plain_lines_are_as_before_but_masked():
     assert line == "WARNING cekura_optimise.client: key [redacted]"
 
 
+def test_a_password_given_outside_the_environment_is_masked_in_every_url_form():
+    scrub = Scrubber.from_env({})
+    for url in (
+        "postgresql://app:s3cret-pass@db/optimise",
+        "postgresql://app@db/optimise?password=s3cret-pass&sslmode=require",
+        "host=db user=app password=s3cret-pass dbname=optimise",
+    ):
+        assert "s3cret-pass" not in scrub(f"cannot reach {url}"), url
+
+
 def test_an_unknown_log_format_is_a_usage_error(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "server", "--sandbox"],
