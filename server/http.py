@@ -26,7 +26,8 @@ import ipaddress
 import json
 import logging
 import signal
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -97,10 +98,11 @@ def http_app(
     oauth: OAuthServer | None = None,
     checks: Sequence[Check] = (),
     stateless: bool = False,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Any:
     """The streamable-HTTP ASGI app at /mcp (without sessions when `stateless`), wrapped in bearer auth when `token` is set;
     with `oauth` (the app must have been built with it) the OAuth endpoints and consent page too.
-    Health probes run `checks`; every request gets an id."""
+    Health probes run `checks` (their answer cached by `clock`); every request gets an id."""
     if oauth is not None:
         app = _oauth_app(mcp, host=host, token=token, oauth=oauth, stateless=stateless)
     elif not is_loopback(host) and not token:
@@ -114,7 +116,7 @@ def http_app(
             host=host, max_request_body_size=MAX_BODY_BYTES, stateless_http=stateless
         )
         app = BearerAuth(app, token) if token else app
-    return RequestIds(Health(app, checks))
+    return RequestIds(Health(app, checks, clock))
 
 
 def _oauth_app(

@@ -3,16 +3,19 @@ whatever Host a load balancer sends, tiny bodies, 503 when storage is down; requ
 
 import shutil
 
+import anyio
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from server.app import build_server
+from server.health import READY_CACHE_S
 from server.http import http_app
 from server.oauth import OAuthConfig, build_oauth
 from server.oauth.keycheck import KeyVerdict
 from server.runtime import Runtime
 from server.settings import Settings
+from support import FakeClock
 from tools.ledger import LedgerUnavailable
 
 pytestmark = pytest.mark.asyncio
@@ -26,11 +29,21 @@ def _client(app) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-def static_app(tmp_path):
+def clock():
+    return FakeClock()
+
+
+def _static_app(tmp_path, clock, *checks):
     settings = Settings(state_dir=tmp_path / "state", http_token=SecretStr(TOKEN))
     runtime = Runtime(settings)
     mcp = build_server(settings, runtime)
-    return http_app(mcp, host="0.0.0.0", token=TOKEN, checks=[runtime.check_ledger])
+    checks = checks or (runtime.check_ledger,)
+    return http_app(mcp, host="0.0.0.0", token=TOKEN, checks=checks, clock=clock.now)
+
+
+@pytest.fixture
+def static_app(tmp_path, clock):
+    return _static_app(tmp_path, clock)
 
 
 async def _accept_all(_key: str) -> KeyVerdict:
@@ -62,12 +75,15 @@ async def test_probes_answer_without_a_token_and_mcp_still_needs_one(static_app)
     assert posted.status_code == 405
 
 
-async def test_readyz_is_503_when_the_state_directory_is_gone(static_app, tmp_path):
+async def test_readyz_is_503_when_the_state_directory_is_gone(static_app, tmp_path, clock):
     async with _client(static_app) as http:
         assert (await http.get("/readyz")).status_code == 200
         shutil.rmtree(tmp_path / "state")
+        cached = await http.get("/readyz")
+        clock.t += READY_CACHE_S
         down = await http.get("/readyz")
         alive = await http.get("/healthz")
+    assert cached.status_code == 200, "the last answer is reused for READY_CACHE_S"
     assert (down.status_code, down.json()) == (503, {"status": "unavailable"})
     assert str(tmp_path) not in down.text
     assert alive.status_code == 200
@@ -90,6 +106,40 @@ async def test_oauth_mode_readyz_is_503_when_a_store_check_fails(tmp_path):
         down = await http.get("/readyz")
     assert (down.status_code, down.json()) == (503, {"status": "unavailable"})
     assert "5432" not in down.text
+
+
+async def test_a_flood_of_readyz_probes_runs_one_store_check_per_cache_period(tmp_path, clock):
+    checks: list[float] = []
+    release = anyio.Event()
+    down = False
+
+    async def store_check() -> None:
+        checks.append(clock.now())
+        await release.wait()
+        if down:
+            raise LedgerUnavailable(RuntimeError("pool exhausted"))
+
+    async with _client(_static_app(tmp_path, clock, store_check)) as http:
+        codes: list[int] = []
+
+        async def probe() -> None:
+            codes.append((await http.get("/readyz")).status_code)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(probe)
+            await anyio.wait_all_tasks_blocked()
+            assert len(checks) == 1, "the probes wait on the check in flight"
+            release.set()
+        assert (codes, len(checks)) == ([200] * 50, 1)
+        clock.t += READY_CACHE_S / 2
+        down = True
+        assert (await http.get("/readyz")).status_code == 200
+        assert len(checks) == 1, "answered from the cache"
+        clock.t += READY_CACHE_S / 2
+        assert (await http.get("/readyz")).status_code == 503
+        assert (await http.get("/readyz")).status_code == 503
+    assert len(checks) == 2, "a new check once the cached answer is READY_CACHE_S old"
 
 
 @pytest.mark.parametrize(

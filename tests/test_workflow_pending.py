@@ -2,6 +2,7 @@
 a labelled row, applied, verified and cleared when good, stale when made before a later edit, and
 taken by the routine instead of a new run when newer than our last run."""
 
+import anyio
 import pytest
 
 from openapi_schemas import request_errors
@@ -192,3 +193,52 @@ async def test_a_pending_proposal_worse_on_held_out_calls_is_refused(tmp_path):
         assert "outside the Lab" in result.reasons[0]
         assert w.state.count("metric_patch") == 0
         assert w.state.metric(108)["pending_optimisation_proposal"] is not None
+
+
+async def _stored_not_written(w, metric_id):
+    """A pending proposal our guard took in (scored, stored) whose apply call was cancelled
+    before it wrote anything."""
+    fired = await _fire(w, [metric_id])
+    assert fired["results"][0]["status"] == "pending"
+    with anyio.CancelScope() as scope:
+
+        async def cancel_before_the_held_out_check(_v, _t, message):
+            if "outside the Lab" in (message or ""):
+                scope.cancel()
+
+        await apply_if_not_regressed(w.wf, metric_id, progress=cancel_before_the_held_out_check)
+    assert scope.cancelled_caught
+    assert w.state.count("metric_patch") == 0
+    return w.state.metric(metric_id)["pending_optimisation_proposal"]
+
+
+async def test_a_pending_proposal_dismissed_in_cekura_is_never_written_later(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        await _stored_not_written(w, 101)
+        await w.wf.client.dismiss_pending_proposal(101)  # a person rejects it in Cekura
+        result = await apply_if_not_regressed(w.wf, 101)
+        assert result.status == "not_applied_stale", result.summary
+        assert result.proposal_id.startswith("pending_")
+        assert "no longer pending in Cekura: dismissed or replaced; nothing written" in (
+            result.summary
+        )
+        named = await apply_if_not_regressed(w.wf, 101, proposal_id=result.proposal_id)
+        assert (named.status, named.summary) == (result.status, result.summary)
+        assert w.state.count("metric_patch") == 0
+        (outcome,) = (await optimise_metrics(w.wf, [101], apply=True, include_pending=True)).metrics
+        assert outcome.optimise.proposal_id.startswith("prop_"), "a fresh run of ours, judged anew"
+        assert (outcome.status, outcome.apply.proposal_id) == (
+            "applied",
+            outcome.optimise.proposal_id,
+        )
+        assert w.state.count("metric_patch") == 1
+
+
+async def test_a_pending_proposal_applied_by_a_person_in_cekura_reads_as_already_applied(tmp_path):
+    async with sandbox_world(tmp_path) as w:
+        proposed = (await _stored_not_written(w, 101))["description"]
+        w.state.apply_pending_proposal(101)  # a person applies it in Cekura instead
+        result = await apply_if_not_regressed(w.wf, 101)
+        assert result.status == "already_applied", result.summary
+        assert w.state.metric(101)["description"] == proposed
+        assert w.state.count("metric_patch") == 0

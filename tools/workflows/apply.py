@@ -29,7 +29,7 @@ from tools.proposals.evidence import Evidence, lab_score
 from tools.proposals.fingerprint import metric_fingerprint
 from tools.proposals.mapping import patch_matches
 from tools.results import ApplyResult, HeldOutEvidence
-from tools.workflows.pending import after_apply, is_pending, take_in_pending
+from tools.workflows.pending import after_apply, is_pending, still_pending, take_in_pending
 from tools.writes.guard import guard_reasons
 from tools.writes.hold import WriteHold, call_owner
 from tools.writes.readback import patch_failed
@@ -113,10 +113,11 @@ async def _chosen(
     wf: Workflow, metric_id: int, proposal_id: str | None, source: str | None, report: Reporter
 ) -> ProposalRow | ApplyResult:
     """The proposal to judge: the named one or our newest, else (or when asked) Cekura's pending
-    proposal taken in (the one on the metric now, else the last one taken in); or the result that
-    says why the pending one cannot be judged."""
+    proposal taken in (the one on the metric now, else the last one taken in, if live); or the
+    result that says why the pending one cannot be judged (dismissed or replaced in Cekura)."""
     if source == "ours" or proposal_id is not None:
-        return await find_proposal(wf, metric_id, proposal_id)
+        found = await find_proposal(wf, metric_id, proposal_id)
+        return await still_pending(wf, found) if is_pending(found) else found
     newest = await wf.ledger.latest_proposal(metric_id) if source is None else None
     if newest is not None and not is_pending(newest):
         return newest

@@ -19,7 +19,7 @@ from tools.live_metric import read_metric
 from tools.progress import Reporter
 from tools.proposals.evidence import Evidence, evidence_for
 from tools.proposals.fingerprint import metric_fingerprint
-from tools.proposals.mapping import proposal_patch, trigger_kind_of_text
+from tools.proposals.mapping import patch_matches, proposal_patch, trigger_kind_of_text
 from tools.proposals.view import proposal_view
 from tools.results import ApplyResult
 from tools.writes.rescore import rescore
@@ -76,12 +76,12 @@ async def take_in_pending(
 ) -> ProposalRow | ApplyResult:
     """The metric's pending proposal as a stored proposal the guard can judge, or the result that
     says why it cannot be (made before a later edit, or not scorable). When the metric has none,
-    `earlier` (the last one taken in, applied and cleared since, say) is judged again. `auto`: the
-    caller looked for a proposal of ours first (the error then names both)."""
+    `earlier` (the last one taken in) is judged again only if it is live. `auto`: the caller
+    looked for a proposal of ours first (the error then names both)."""
     live = await read_metric(wf, metric_id, before_write=True)
     pending = live.pending_optimisation_proposal
     if pending is None and earlier is not None:
-        return earlier
+        return _unless_gone(earlier, live)
     if pending is None:
         what = "No proposal of ours and no" if auto else "No"
         raise WorkflowError(
@@ -139,6 +139,38 @@ async def take_in_pending(
         body=body,
     )
     return await wf.ledger.add_proposal(row)
+
+
+async def still_pending(wf: Workflow, proposal: ProposalRow) -> ProposalRow | ApplyResult:
+    """A stored pending proposal named for the guard: itself while Cekura still holds it (or it is
+    live), else the result that says it was dismissed or replaced there and nothing is written."""
+    live = await read_metric(wf, proposal.metric_id, before_write=True)
+    pending = live.pending_optimisation_proposal
+    if pending is not None and pending_proposal_id(proposal.metric_id, pending) == proposal.id:
+        return proposal
+    return _unless_gone(proposal, live)
+
+
+def _unless_gone(proposal: ProposalRow, live: Metric) -> ProposalRow | ApplyResult:
+    """A pending proposal Cekura no longer holds goes to the guard only to be reported live; one
+    a person dismissed (or a newer one replaced) is never written."""
+    if patch_matches(live, proposal.body.get("patch") or {}):
+        return proposal
+    metric_id = proposal.metric_id
+    return ApplyResult(
+        metric_id=metric_id,
+        proposal_id=proposal.id,
+        status="not_applied_stale",
+        reasons=[
+            "Cekura no longer holds this pending proposal (dismissed or replaced there, or cleared "
+            "when it was applied before) and the metric does not hold its values"
+        ],
+        summary=(
+            f"Metric {metric_id}: not applied, proposal {proposal.id} is no longer pending in "
+            "Cekura: dismissed or replaced; nothing written."
+        ),
+        next_steps=[f"optimise_metric(metric_id={metric_id}) to make a new proposal"],
+    )
 
 
 async def _score(
