@@ -102,12 +102,7 @@ async def await_other_apply(
         if holder_gone(current, now, wf.policy.write_lease_s):
             settled = await settle_stopped_apply(wf, current)
             if settled is not None:
-                ours = settled.proposal_id == proposal.id and current.status == "applying"
-                if ours and settled.regressed and settled.status == "applied":
-                    return regressed_live_result(proposal, settled)
-                if ours and settled.status == "applied_unverified":
-                    return interrupted_result(proposal, settled)
-                return None
+                return await _left_live(wf, proposal, current, settled)
         elif now >= deadline:
             return ApplyResult(
                 metric_id=proposal.metric_id,
@@ -126,6 +121,26 @@ async def await_other_apply(
     if current.status not in ("applied", "applied_unverified"):
         return None
     return live_result(proposal, current, "was applied by a concurrent call")
+
+
+async def _left_live(
+    wf: Workflow, proposal: ProposalRow, stopped: ApplyRow, settled: ApplyRow
+) -> ApplyResult | None:
+    """A stopped apply just settled: if it left its proposal live unverified, or regressed with
+    the restore not done, the result says so (whichever proposal it wrote, this call then writes
+    nothing: a write nobody re-scored must not pass unreported). None: claim afresh."""
+    if stopped.status != "applying":
+        return None
+    written = proposal
+    if settled.proposal_id != proposal.id:
+        written = await wf.ledger.proposal(settled.proposal_id)
+        if written is None:
+            return None
+    if settled.regressed and settled.status == "applied":
+        return regressed_live_result(written, settled)
+    if settled.status == "applied_unverified":
+        return interrupted_result(written, settled)
+    return None
 
 
 def live_result(proposal: ProposalRow, row: ApplyRow, how: str) -> ApplyResult:
