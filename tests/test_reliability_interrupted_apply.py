@@ -415,12 +415,12 @@ async def test_a_settle_that_fails_midway_leaves_the_write_to_the_next_call_at_o
         async def storage_fails(_proposal_id):
             raise LedgerUnavailable(OSError("disk gone"))
 
-        ledger.proposal = storage_fails
+        ledger.write_patch = storage_fails
         try:
             with pytest.raises(LedgerUnavailable):
                 await settle_interrupted(w.wf, 101)
         finally:
-            del ledger.proposal
+            del ledger.write_patch
         (left,) = await ledger.applies_with_status(101, WRITING)
         assert left.updated_at == 0  # its lease expired with the call, not held for 60 s more
         started = w.clock.now()

@@ -80,3 +80,25 @@ async def test_a_proposal_added_outside_our_runs_is_seen_only_by_tenants_that_ad
     assert await bob.proposal("pending_def") is None and await bob.latest_proposal(5) is None
     assert (await bob.add_proposal(pending)).id == "pending_def"
     assert (await bob.latest_proposal(5)).id == "pending_def"
+
+
+async def test_checks_across_tenants_see_every_tenants_writes_and_of_a_proposal_its_patch(ledger):
+    alice, bob = ledger.for_tenant("alice"), ledger.for_tenant("bob")
+    run = (await alice.claim_run(5, "fp", "a", None, None, now=1)).run
+    body = {"patch": {"description": "new"}, "evidence": "alice-only"}
+    proposal = new_proposal(5, progress_id=None, metric_fingerprint="m", body=body)
+    await alice.close_run(run.id, "proposed", result={}, proposal=proposal, now=2)
+    hers = (await alice.claim_apply(proposal.id, 5, "a", now=3)).row
+    await alice.update_apply(hers.id, holder="a", status="applied", now=4)
+    assert await bob.proposal(proposal.id) is None  # still hers to read
+    assert await bob.write_patch(proposal.id) == {"description": "new"}
+    assert await bob.write_patch("history:77") is None
+    assert await bob.applies_with_status(5, REVERTIBLE) == []
+    every = await bob.applies_with_status(5, REVERTIBLE, every_tenant=True)
+    assert [row.id for row in every] == [hers.id]
+    his = (await bob.claim_apply("prop_b", 5, "b", now=5)).row
+    await bob.update_apply(his.id, holder="b", status="reverted", now=6)
+    done = (*REVERTIBLE, "reverted")
+    assert (await alice.last_apply(5, done)).id == hers.id
+    assert (await alice.last_apply(5, done, every_tenant=True)).id == his.id
+    assert await ledger.for_tenant("carol").last_apply(5, done) is None

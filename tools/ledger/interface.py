@@ -185,14 +185,22 @@ class Ledger(Protocol):
         ...
 
     async def applies_with_status(
-        self, metric_id: int, statuses: tuple[WriteStatus, ...]
+        self, metric_id: int, statuses: tuple[WriteStatus, ...], *, every_tenant: bool = False
     ) -> list[ApplyRow]:
-        """This tenant's writes of the metric whose status is one of `statuses`, oldest first."""
+        """This tenant's writes of the metric whose status is one of `statuses`, oldest first
+        (every tenant's with `every_tenant`, for rules that hold across tenants; a caller shows a
+        tenant only rows of proposals it sees)."""
         ...
 
     async def last_apply(
-        self, metric_id: int, statuses: tuple[WriteStatus, ...]
+        self, metric_id: int, statuses: tuple[WriteStatus, ...], *, every_tenant: bool = False
     ) -> ApplyRow | None:
         """This tenant's newest write of the metric whose status is one of `statuses`, by claim
-        order."""
+        order (every tenant's with `every_tenant`, as for `applies_with_status`)."""
+        ...
+
+    async def write_patch(self, proposal_id: str) -> dict[str, Any] | None:
+        """The PATCH an apply of `proposal_id` sends, whoever's proposal it is: to judge any
+        tenant's write by the live metric (settling a stopped one, or superseding one a restore
+        undid); nothing else of the proposal. None for a history restore or an unknown id."""
         ...

@@ -216,31 +216,38 @@ class PgWrites:
         return await self._db.transaction(lambda conn: _row(conn, apply_id))
 
     async def applies_with_status(
-        self, metric_id: int, statuses: tuple[WriteStatus, ...]
+        self, metric_id: int, statuses: tuple[WriteStatus, ...], *, every_tenant: bool = False
     ) -> list[ApplyRow]:
         async def rows(conn: Connection) -> list[ApplyRow]:
             cursor = await conn.execute(
-                "SELECT * FROM applies WHERE metric_id = %s AND tenant = %s AND status = ANY(%s)"
-                " ORDER BY id",
-                (metric_id, self._tenant, list(statuses)),
+                "SELECT * FROM applies WHERE metric_id = %s AND (%s OR tenant = %s)"
+                " AND status = ANY(%s) ORDER BY id",
+                (metric_id, every_tenant, self._tenant, list(statuses)),
             )
             return [apply_row(row) for row in await cursor.fetchall()]
 
         return await self._db.transaction(rows)
 
     async def last_apply(
-        self, metric_id: int, statuses: tuple[WriteStatus, ...]
+        self, metric_id: int, statuses: tuple[WriteStatus, ...], *, every_tenant: bool = False
     ) -> ApplyRow | None:
         async def last(conn: Connection) -> ApplyRow | None:
             row = await fetch_one(
                 conn,
-                "SELECT * FROM applies WHERE metric_id = %s AND tenant = %s AND status = ANY(%s)"
-                " ORDER BY id DESC LIMIT 1",
-                (metric_id, self._tenant, list(statuses)),
+                "SELECT * FROM applies WHERE metric_id = %s AND (%s OR tenant = %s)"
+                " AND status = ANY(%s) ORDER BY id DESC LIMIT 1",
+                (metric_id, every_tenant, self._tenant, list(statuses)),
             )
             return apply_row(row) if row else None
 
         return await self._db.transaction(last)
+
+    async def write_patch(self, proposal_id: str) -> dict[str, Any] | None:
+        async def patch(conn: Connection) -> dict[str, Any] | None:
+            row = await fetch_one(conn, "SELECT body FROM proposals WHERE id = %s", (proposal_id,))
+            return json.loads(row["body"]).get("patch") if row else None
+
+        return await self._db.transaction(patch)
 
     async def _until_answered(self, claim: Any) -> WriteClaim:
         """Run a claim until it either wins or names the row in the way (that row can end

@@ -205,27 +205,34 @@ class SqliteWrites:
         return await self._db.read(one)
 
     async def applies_with_status(
-        self, metric_id: int, statuses: tuple[WriteStatus, ...]
+        self, metric_id: int, statuses: tuple[WriteStatus, ...], *, every_tenant: bool = False
     ) -> list[ApplyRow]:
         def rows(db: sqlite3.Connection) -> list[ApplyRow]:
             found = db.execute(
-                "SELECT * FROM applies WHERE metric_id = ? AND tenant = ?"
+                "SELECT * FROM applies WHERE metric_id = ? AND (? OR tenant = ?)"
                 f" AND status IN ({marks(statuses)}) ORDER BY id",
-                (metric_id, self._tenant, *statuses),
+                (metric_id, every_tenant, self._tenant, *statuses),
             ).fetchall()
             return [apply_row(row) for row in found]
 
         return await self._db.read(rows)
 
     async def last_apply(
-        self, metric_id: int, statuses: tuple[WriteStatus, ...]
+        self, metric_id: int, statuses: tuple[WriteStatus, ...], *, every_tenant: bool = False
     ) -> ApplyRow | None:
         def last(db: sqlite3.Connection) -> ApplyRow | None:
             row = db.execute(
-                "SELECT * FROM applies WHERE metric_id = ? AND tenant = ?"
+                "SELECT * FROM applies WHERE metric_id = ? AND (? OR tenant = ?)"
                 f" AND status IN ({marks(statuses)}) ORDER BY id DESC LIMIT 1",
-                (metric_id, self._tenant, *statuses),
+                (metric_id, every_tenant, self._tenant, *statuses),
             ).fetchone()
             return apply_row(row) if row else None
 
         return await self._db.read(last)
+
+    async def write_patch(self, proposal_id: str) -> dict[str, Any] | None:
+        def patch(db: sqlite3.Connection) -> dict[str, Any] | None:
+            row = db.execute("SELECT body FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
+            return json.loads(row["body"]).get("patch") if row else None
+
+        return await self._db.read(patch)

@@ -175,9 +175,10 @@ async def _hold(
 
 async def _already_done(wf: Workflow, proposal: ProposalRow) -> ApplyResult | None:
     """Idempotency: a proposal already live is `already_applied` (or, live although its re-score
-    fell, says so); one that was reverted is never written again automatically."""
+    fell, says so); one that was reverted is never written again automatically. Every tenant's
+    writes count: a joined run's proposal is shared."""
     last = await wf.ledger.last_apply(
-        proposal.metric_id, ("applied", "applied_unverified", "reverted")
+        proposal.metric_id, ("applied", "applied_unverified", "reverted"), every_tenant=True
     )
     if last is None or last.proposal_id != proposal.id:
         return None

@@ -40,12 +40,8 @@ async def settle_stopped_apply(wf: Workflow, row: ApplyRow) -> ApplyRow | None:
 async def _record_what_happened(wf: Workflow, taken: ApplyRow, owner: str) -> ApplyRow:
     """Judge a write we took over by the live metric, and record that as its outcome."""
     live = await _read_live(wf, taken)
-    proposal = await wf.ledger.proposal(taken.proposal_id)
-    live_now = (
-        taken.replaced is not None
-        and proposal is not None
-        and patch_matches(live, proposal.body["patch"])
-    )
+    patch = await wf.ledger.write_patch(taken.proposal_id)  # whoever's write it was
+    live_now = taken.replaced is not None and patch is not None and patch_matches(live, patch)
     notes = {k: v for k, v in (taken.body or {}).items() if k not in ("before_revert", "restoring")}
     if taken.history_restore:
         status = "restored"
@@ -75,11 +71,11 @@ async def _read_live(wf: Workflow, row: ApplyRow) -> Metric:
 
 
 async def supersede_undone(wf: Workflow, live: Metric) -> None:
-    """After a restore, applies of ours whose changes the metric no longer holds are no longer
-    live: mark them `superseded`, so the ledger says what the metric holds."""
-    for row in await wf.ledger.applies_with_status(live.id, REVERTIBLE):
-        proposal = await wf.ledger.proposal(row.proposal_id)
-        if proposal is not None and not patch_matches(live, proposal.body["patch"]):
+    """After a restore, applies (any tenant's) whose changes the metric no longer holds are no
+    longer live: mark them `superseded`, so the ledger says what the metric holds."""
+    for row in await wf.ledger.applies_with_status(live.id, REVERTIBLE, every_tenant=True):
+        patch = await wf.ledger.write_patch(row.proposal_id)
+        if patch is not None and not patch_matches(live, patch):
             await wf.ledger.mark_apply(
                 row.id, expect=REVERTIBLE, status="superseded", now=wf.clock.now()
             )
