@@ -52,7 +52,8 @@ async def _two_tenants(location: str, state: SandboxState):
 
 
 async def test_two_tenants_racing_on_one_metric_start_one_run_and_both_get_it(location):
-    state = SandboxState.seeded(api_keys=[KEY_A, KEY_B])
+    # a run of 25 polls: the race is decided while it is in flight, not after it has finished
+    state = SandboxState.seeded(api_keys=[KEY_A, KEY_B], optimiser_polls=25)
     async with _two_tenants(location, state) as (alice, bob):
         earlier = await optimise_metric(alice, 101)
         assert earlier.status == "proposed"
