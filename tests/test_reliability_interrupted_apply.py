@@ -170,6 +170,23 @@ async def test_a_later_apply_settles_an_earlier_interrupted_one_first(tmp_path):
         assert first.id in again.next_steps[0]
 
 
+async def test_a_later_apply_that_writes_nothing_says_an_earlier_write_is_live_unchecked(
+    tmp_path,
+):
+    async with sandbox_world(tmp_path) as w:
+        w.state.faults.stuck_run(101, job="run_reviews")
+        before = await w.wf.client.get_metric(101)
+        await optimise_metric(w.wf, 101)
+        first = await w.wf.ledger.latest_proposal(101)
+        await _apply_cancelled_during_rescore(w)
+        stale = await _second_proposal(w, before, "P2 made before the first was written")
+
+        refused = await apply_if_not_regressed(w.wf, 101, proposal_id=stale.id, verify=False)
+        assert refused.status == "not_applied_stale"
+        assert w.state.count("metric_patch", metric_id=101) == 1
+        assert f"an earlier apply of {first.id} stopped after writing it" in refused.warnings[0]
+
+
 async def test_a_cancelled_settle_leaves_the_row_for_the_next_call(tmp_path):
     async with sandbox_world(tmp_path) as w:
         w.state.faults.stuck_run(101, job="run_reviews")

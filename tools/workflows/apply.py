@@ -124,14 +124,28 @@ async def _chosen(
     return await take_in_pending(wf, metric_id, report, auto=source is None, earlier=newest)
 
 
+WROTE = frozenset({"applied", "applied_unverified", "already_applied"})
+
+
 async def _guarded(
     wf: Workflow, proposal: ProposalRow, options: ApplyOptions, progress: ProgressFn | None
 ) -> ApplyResult:
     """The guarded write of a stored proposal, once, whoever else is writing the metric."""
-    metric_id = proposal.metric_id
-    interrupted = await report_interrupted(wf, metric_id)
+    interrupted = await report_interrupted(wf, proposal.metric_id)
     if interrupted is not None and interrupted.proposal_id == proposal.id:
         return interrupted
+    result = await _write_once(wf, proposal, options, progress)
+    if interrupted is not None and result.status not in WROTE:
+        # another proposal's stopped write is live and unchecked, and this call did not replace it
+        result.warnings.insert(0, interrupted.summary)
+    return result
+
+
+async def _write_once(
+    wf: Workflow, proposal: ProposalRow, options: ApplyOptions, progress: ProgressFn | None
+) -> ApplyResult:
+    """Claim the metric and write, or wait for whoever holds it and answer from their write."""
+    metric_id = proposal.metric_id
     for _ in range(3):
         done = await _already_done(wf, proposal)
         if done is not None:
