@@ -61,6 +61,8 @@ ROUTES = (
 UNKNOWN_START_WINDOW_S = 2.0
 CANCEL_SHARE = 0.05
 DISCLOSED = frozenset({"failed", "applied_unverified"})
+# an apply that wrote nothing warns when another proposal's stopped write is live and unchecked
+LIVE_UNCHECKED = ("stopped after writing it", "LIVE although its re-score fell")
 
 
 @dataclass
@@ -200,7 +202,9 @@ async def cycle(
         if optimised.proposal_id and optimised.status in ("proposed", "no_new_feedback"):
             applied = await apply_if_not_regressed(wf, metric_id, proposal_id=optimised.proposal_id)
             tally.statuses[f"apply:{applied.status}"] += 1
-            if applied.status in DISCLOSED:
+            if applied.status in DISCLOSED or any(
+                m in w for m in LIVE_UNCHECKED for w in applied.warnings
+            ):
                 tally.disclosed.setdefault(metric_id, set()).add(applied.status)
             live = ("applied", "applied_unverified", "already_applied", "failed")
             if applied.status in live and rng.random() < 0.9:
