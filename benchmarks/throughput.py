@@ -12,7 +12,6 @@ this driver's own CPU (clients and sandbox share it, so a busy driver caps the f
 from __future__ import annotations
 
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from benchmarks.pg import fresh_database, pg_server
 from benchmarks.procs import cpu_seconds
 from benchmarks.world import build_state, draw_durations, metric_ids
 from sandbox import start_background
+from tests.e2e import free_port, wait_for_port
 
 CHEAP = "no_new_feedback"
 WARM_UP_CALLS = 2
@@ -72,32 +72,12 @@ class ThroughputResult:
     skipped: str = ""
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"replica exited with status {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 @contextmanager
 def replicas(count: int, env: dict[str, str]) -> Iterator[list[tuple[subprocess.Popen, str]]]:
     """`count` HTTP servers on free loopback ports (stderr discarded); (process, /mcp URL) each."""
     with ExitStack() as stack:
         started = []
-        for port in [_free_port() for _ in range(count)]:
+        for port in [free_port() for _ in range(count)]:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "server", "--transport", "http", "--port", str(port)],
                 env=child_env(env),
@@ -109,7 +89,7 @@ def replicas(count: int, env: dict[str, str]) -> Iterator[list[tuple[subprocess.
             stack.callback(proc.terminate)
             started.append((proc, port))
         for proc, port in started:
-            _wait_for_port(port, proc)
+            wait_for_port(port, proc, lambda: "replica exited", START_TIMEOUT_S)
         yield [(proc, f"http://127.0.0.1:{port}/mcp") for proc, port in started]
 
 
